@@ -1,0 +1,47 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <tl/expected.hpp>
+
+#include "log.hpp"
+
+namespace cturn {
+
+// Every setting of the server. A limit of 0 means "switched off".
+struct server_config {
+  std::string bind_address = "0.0.0.0";
+  std::uint16_t port = 1337;
+  unsigned threads = 0;  // 0: one per core the process may run on
+  std::size_t max_line_bytes = 64 * 1024;
+  std::size_t max_output_bytes = 4 * 1024 * 1024;
+  std::chrono::milliseconds username_timeout{30'000};
+  std::size_t max_connections = 10'000;
+  double rate_limit = 200;  // frames per second per client
+  double rate_burst = 400;
+  std::chrono::milliseconds shutdown_grace{5'000};
+  log_level level = log_level::info;
+};
+
+enum class startup_action { serve, check, print_and_exit };
+
+struct command_line {
+  startup_action action = startup_action::serve;
+  server_config config;
+  std::string text;  // --help or --version output
+};
+
+// Looks up an environment variable; empty optional if unset.
+using environment_lookup = std::function<const char*(const char* name)>;
+
+// Flags first, then `CTURN_*` environment variables, then defaults. Returns a
+// message fit for the user on bad input.
+tl::expected<command_line, std::string> parse_command_line(int argc, const char* const argv[],
+                                                           const environment_lookup& environment);
+
+}  // namespace cturn

@@ -1,0 +1,39 @@
+#include <csignal>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+#include "config.hpp"
+#include "log.hpp"
+#include "net/probe.hpp"
+#include "net/server.hpp"
+
+int main(int argc, char* argv[]) {
+  // A peer that vanishes mid-write must cost an error code, not the process.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  const auto parsed =
+      cturn::parse_command_line(argc, argv, [](const char* name) { return std::getenv(name); });
+  if (!parsed) {
+    std::cerr << "cturn-server: " << parsed.error() << "\nTry 'cturn-server --help'.\n";
+    return 2;
+  }
+  switch (parsed->action) {
+    case cturn::startup_action::print_and_exit:
+      std::cout << parsed->text;
+      return 0;
+    case cturn::startup_action::check:
+      return cturn::probe_server(parsed->config);
+    case cturn::startup_action::serve:
+      break;
+  }
+
+  cturn::set_log_level(parsed->config.level);
+  try {
+    cturn::server server(parsed->config);
+    return server.run();
+  } catch (const std::exception& error) {
+    cturn::log_event(cturn::log_level::error, "fatal", {{"what", error.what()}});
+    return 1;
+  }
+}

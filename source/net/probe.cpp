@@ -1,0 +1,82 @@
+#include "net/probe.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+
+namespace cturn {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+constexpr auto probe_timeout = std::chrono::seconds(3);
+
+asio::ip::address probe_address(const std::string& bind_address) {
+  const auto address = asio::ip::make_address(bind_address);
+  if (!address.is_unspecified()) return address;
+  if (address.is_v6()) return asio::ip::address_v6::loopback();
+  return asio::ip::address_v4::loopback();
+}
+
+}  // namespace
+
+int probe_server(const server_config& config) {
+  try {
+    asio::io_context io;
+    tcp::socket socket(io);
+    std::string reply;
+    boost::system::error_code failure;
+    const tcp::endpoint server(probe_address(config.bind_address), config.port);
+    const std::string request = R"({"type":"username","body":{"content":"cturn-probe-)" +
+                                std::to_string(::getpid()) + "\"}}\n";
+
+    socket.async_connect(server, [&](const boost::system::error_code& connect_error) {
+      if (connect_error) {
+        failure = connect_error;
+        return;
+      }
+      asio::async_write(socket, asio::buffer(request),
+                        [&](const boost::system::error_code& write_error, std::size_t) {
+                          if (write_error) {
+                            failure = write_error;
+                            return;
+                          }
+                          asio::async_read_until(
+                              socket, asio::dynamic_buffer(reply, 4096), '\n',
+                              [&](const boost::system::error_code& read_error, std::size_t) {
+                                failure = read_error;
+                              });
+                        });
+    });
+    io.run_for(probe_timeout);
+    if (!io.stopped()) {
+      std::cerr << "cturn-server --check: no answer within 3 s\n";
+      return 1;
+    }
+    if (failure) {
+      std::cerr << "cturn-server --check: " << failure.message() << "\n";
+      return 1;
+    }
+    // A full server is alive and answering, just not taking more clients.
+    if (reply.find(R"("type":"welcome")") != std::string::npos ||
+        reply.find("Server full") != std::string::npos) {
+      std::cout << "ok: " << reply;
+      return 0;
+    }
+    std::cerr << "cturn-server --check: unexpected reply: " << reply;
+    return 1;
+  } catch (const std::exception& error) {
+    std::cerr << "cturn-server --check: " << error.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace cturn

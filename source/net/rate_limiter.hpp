@@ -1,0 +1,36 @@
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+
+namespace cturn {
+
+// Token bucket: `rate` frames per second sustained, bursts of `burst`.
+// take() never refuses; it says how long to wait before reading on, which is
+// how the server applies back-pressure instead of dropping frames.
+class rate_limiter {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  // rate <= 0 switches the limiter off.
+  rate_limiter(double rate, double burst, clock::time_point now)
+      : rate_(rate), burst_(std::max(burst, 1.0)), tokens_(burst_), last_(now) {}
+
+  clock::duration take(clock::time_point now) {
+    if (rate_ <= 0) return clock::duration::zero();
+    const std::chrono::duration<double> elapsed = now - last_;
+    last_ = now;
+    tokens_ = std::min(burst_, tokens_ + elapsed.count() * rate_) - 1.0;
+    if (tokens_ >= 0) return clock::duration::zero();
+    return std::chrono::duration_cast<clock::duration>(
+        std::chrono::duration<double>(-tokens_ / rate_));
+  }
+
+ private:
+  double rate_;
+  double burst_;
+  double tokens_;
+  clock::time_point last_;
+};
+
+}  // namespace cturn

@@ -1,0 +1,210 @@
+#include "net/server.hpp"
+
+#include <sched.h>
+#include <sys/resource.h>
+
+#include <csignal>
+#include <exception>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "log.hpp"
+#include "net/session.hpp"
+
+namespace cturn {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// File descriptors kept back from clients for the listener, logs and the
+// short-lived sockets that tell extra clients the server is full.
+constexpr rlim_t reserved_descriptors = 32;
+constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
+constexpr auto turn_away_linger = std::chrono::seconds(1);
+
+unsigned available_cores() {
+  cpu_set_t cores;
+  if (sched_getaffinity(0, sizeof cores, &cores) == 0) return std::max(1, CPU_COUNT(&cores));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Raises the soft descriptor limit to the hard one and returns how many
+// clients fit under it.
+std::size_t descriptor_budget() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return limit.rlim_cur > reserved_descriptors ? limit.rlim_cur - reserved_descriptors : 1;
+}
+
+bool is_resource_exhaustion(const boost::system::error_code& error) {
+  return error == asio::error::no_descriptors || error == asio::error::no_buffer_space ||
+         error == asio::error::no_memory || error.value() == ENFILE;
+}
+
+// Tells a client over the connection cap why it is turned away, then closes.
+// The close is bounded: a client that neither reads nor closes is cut off.
+asio::awaitable<void> refuse_connection(std::shared_ptr<tcp::socket> client) {
+  asio::steady_timer linger(client->get_executor(), turn_away_linger);
+  linger.async_wait([client](const boost::system::error_code& error) {
+    if (!error) client->close();
+  });
+  const frame notice = encode_error(protocol_error::server_full);
+  co_await asio::async_write(*client, asio::buffer(*notice), use_tuple);
+  boost::system::error_code ignored;
+  client->shutdown(tcp::socket::shutdown_send, ignored);
+  char scratch[256];
+  for (;;) {
+    const auto [error, received] = co_await client->async_read_some(asio::buffer(scratch), use_tuple);
+    if (error) break;
+  }
+  client->close(ignored);
+}
+
+}  // namespace
+
+server::server(server_config config)
+    : config_(std::move(config)),
+      control_(asio::make_strand(io_)),
+      acceptor_(control_),
+      signals_(control_, SIGINT, SIGTERM),
+      grace_timer_(control_),
+      hub_(io_.get_executor()),
+      connections_(std::make_shared<std::atomic<std::size_t>>(0)) {}
+
+int server::run() {
+  boost::system::error_code error;
+  const auto address = asio::ip::make_address(config_.bind_address, error);
+  if (error) {
+    log_event(log_level::error, "bad-address", {{"address", config_.bind_address}});
+    return 1;
+  }
+  const tcp::endpoint endpoint(address, config_.port);
+  acceptor_.open(endpoint.protocol(), error);
+  if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
+  if (!error) acceptor_.bind(endpoint, error);
+  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    log_event(log_level::error, "listen-failed",
+              {{"address", config_.bind_address}, {"port", config_.port}, {"error", error.message()}});
+    return 1;
+  }
+
+  const std::size_t budget = descriptor_budget();
+  max_connections_ =
+      config_.max_connections == 0 ? budget : std::min(config_.max_connections, budget);
+  const unsigned threads = config_.threads == 0 ? available_cores() : config_.threads;
+  log_event(log_level::info, "listening",
+            {{"address", acceptor_.local_endpoint().address().to_string()},
+             {"port", acceptor_.local_endpoint().port()},
+             {"threads", threads},
+             {"max_connections", max_connections_}});
+
+  wait_for_signal();
+  asio::co_spawn(control_, accept_loop(), [](std::exception_ptr failure) {
+    if (failure) std::rethrow_exception(failure);
+  });
+
+  const auto run_io = [this] {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& failure) {
+        log_event(log_level::error, "io-error", {{"what", failure.what()}});
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < threads; ++i) workers.emplace_back(run_io);
+  run_io();
+  for (auto& worker : workers) worker.join();
+  log_event(log_level::info, "stopped");
+  return 0;
+}
+
+asio::awaitable<void> server::accept_loop() {
+  bool exhausted = false;
+  for (;;) {
+    auto [error, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), use_tuple);
+    if (shutting_down_ || error == asio::error::operation_aborted) co_return;
+    if (error) {
+      // Out of descriptors or memory: existing clients keep being served;
+      // try again shortly instead of spinning on the same error.
+      if (is_resource_exhaustion(error)) {
+        if (!std::exchange(exhausted, true))
+          log_event(log_level::warn, "accept-error", {{"error", error.message()}});
+        asio::steady_timer pause(control_, accept_retry_delay);
+        co_await pause.async_wait(use_tuple);
+      }
+      continue;
+    }
+    if (std::exchange(exhausted, false)) log_event(log_level::info, "accept-resumed");
+
+    if (connections_->load(std::memory_order_relaxed) >= max_connections_) {
+      turn_away(std::move(socket));
+      continue;
+    }
+    connections_->fetch_add(1, std::memory_order_relaxed);
+    std::make_shared<session>(std::move(socket), hub_, config_, next_id_++,
+                              connection_slot(connections_))
+        ->start();
+  }
+}
+
+void server::turn_away(tcp::socket socket) {
+  log_event(log_level::warn, "server-full", {{"limit", max_connections_}});
+  auto client = std::make_shared<tcp::socket>(std::move(socket));
+  asio::co_spawn(client->get_executor(), refuse_connection(client), asio::detached);
+}
+
+void server::wait_for_signal() {
+  signals_.async_wait([this](const boost::system::error_code& error, int signal_number) {
+    if (error) return;
+    if (shutting_down_) {
+      log_event(log_level::warn, "signal-ignored",
+                {{"signal", static_cast<std::uint64_t>(signal_number)},
+                 {"why", "already shutting down"}});
+    } else {
+      log_event(log_level::info, "shutdown",
+                {{"signal", static_cast<std::uint64_t>(signal_number)}});
+      begin_shutdown();
+    }
+    wait_for_signal();
+  });
+}
+
+void server::begin_shutdown() {
+  shutting_down_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  hub_.post([this](room_hub& hub) {
+    hub_.on_drained([this] { asio::post(control_, [this] { finish("all clients closed"); }); });
+    hub.shutdown();
+    hub_.notify_if_drained();
+  });
+  grace_timer_.expires_after(config_.shutdown_grace);
+  grace_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) finish("grace period over");
+  });
+}
+
+void server::finish(std::string_view why) {
+  if (std::exchange(finished_, true)) return;
+  log_event(log_level::info, "shutdown-complete", {{"why", why}});
+  io_.stop();
+}
+
+}  // namespace cturn

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "config.hpp"
+#include "net/hub_service.hpp"
+
+namespace cturn {
+
+// The listener, the I/O threads, the signal handling and the shutdown
+// sequence. run() blocks until the server has stopped.
+class server {
+ public:
+  explicit server(server_config config);
+
+  // 0 after a clean shutdown; 1 when the listener cannot be set up.
+  int run();
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  void turn_away(boost::asio::ip::tcp::socket socket);
+  void wait_for_signal();
+  void begin_shutdown();
+  void finish(std::string_view why);
+
+  // Declared first so it is destroyed last: sessions still queued in it must
+  // find nothing else of the server when they are destroyed.
+  boost::asio::io_context io_;
+  server_config config_;
+  boost::asio::strand<boost::asio::io_context::executor_type> control_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer grace_timer_;
+  hub_service hub_;
+  std::shared_ptr<std::atomic<std::size_t>> connections_;
+  std::size_t max_connections_ = 0;
+  std::uint64_t next_id_ = 1;
+  bool shutting_down_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace cturn

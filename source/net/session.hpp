@@ -1,0 +1,82 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config.hpp"
+#include "hub/participant.hpp"
+#include "protocol/decode.hpp"
+
+namespace cturn {
+
+class hub_service;
+
+// Holds one of the server's connection slots; gives it back when destroyed.
+class connection_slot {
+ public:
+  explicit connection_slot(std::shared_ptr<std::atomic<std::size_t>> counter)
+      : counter_(std::move(counter)) {}
+  connection_slot(connection_slot&&) noexcept = default;
+  connection_slot& operator=(connection_slot&&) = delete;
+  ~connection_slot() {
+    if (counter_) counter_->fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<std::size_t>> counter_;
+};
+
+// One client connection: a reader coroutine that splits lines, decodes them
+// and hands them to the hub, and a writer coroutine that drains a byte-bounded
+// queue. Both run on the socket's strand; the hub reaches the session only
+// through deliver() and close_after_flush(), which are safe from any thread.
+class session final : public participant, public std::enable_shared_from_this<session> {
+ public:
+  session(boost::asio::ip::tcp::socket socket, hub_service& hub, const server_config& config,
+          std::uint64_t id, connection_slot slot);
+
+  // Registers with the hub and starts reading and writing.
+  void start();
+
+  void deliver(const frame& bytes) override;
+  void close_after_flush() override;
+  std::uint64_t connection_id() const override { return id_; }
+
+ private:
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<void> write_loop();
+  boost::asio::awaitable<void> discard_input();
+  boost::asio::awaitable<void> submit(std::vector<tl::expected<command, protocol_error>>& batch);
+  void begin();
+  void arm_close_deadline();
+  // Ends the connection now; tells the hub. Runs on the strand; idempotent.
+  void stop(std::string_view reason);
+
+  boost::asio::ip::tcp::socket socket_;
+  hub_service& hub_;
+  const server_config& config_;
+  const std::uint64_t id_;
+  connection_slot slot_;
+  boost::asio::steady_timer writer_wakeup_;
+  boost::asio::steady_timer deadline_;  // username timeout, then the close deadline
+  std::string_view stop_reason_;        // always a string literal
+  bool stopped_ = false;
+
+  // Shared between the hub's strand (deliver) and this session's writer.
+  std::mutex queue_mutex_;
+  std::vector<frame> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writer_parked_ = false;
+  bool accepting_ = true;
+  bool close_requested_ = false;
+};
+
+}  // namespace cturn

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace cturn {
+
+// Commands as decoded from one client line. Fields hold what the client sent;
+// rules that depend on the connection's state (already registered, already in
+// a room, name taken) are applied by the room hub, in the protocol's order.
+
+struct set_username {
+  std::string name;  // untrimmed `content`
+  std::optional<std::string> public_key;
+  bool public_key_valid = true;  // false: present but not a string, or too long
+};
+
+struct create_room {
+  std::string name;  // untrimmed `content`
+};
+
+struct join_room {
+  std::string name;  // untrimmed `content`
+};
+
+struct leave_room {};
+
+struct send_message {
+  std::string body;               // the `body` object's JSON text, byte for byte as sent
+  std::optional<std::string> to;  // directed form
+};
+
+using command = std::variant<set_username, create_room, join_room, leave_room, send_message>;
+
+}  // namespace cturn

@@ -1,0 +1,76 @@
+#include "protocol/encode.hpp"
+
+namespace cturn {
+namespace {
+
+void append_escaped_control(std::string& out, unsigned char c) {
+  static constexpr char hex[] = "0123456789abcdef";
+  const char escaped[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+  out.append(escaped, sizeof escaped);
+}
+
+frame make_frame(std::string&& text) { return std::make_shared<const std::string>(std::move(text)); }
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          append_escaped_control(out, c);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+frame encode_frame(std::string_view type, std::string_view content) {
+  std::string text;
+  text.reserve(32 + type.size() + content.size());
+  text.append(R"({"type":)");
+  append_json_string(text, type);
+  text.append(R"(,"body":{"content":)");
+  append_json_string(text, content);
+  text.append("}}\n");
+  return make_frame(std::move(text));
+}
+
+frame encode_welcome(std::string_view content) { return encode_frame("welcome", content); }
+
+frame encode_system(std::string_view content) { return encode_frame("system", content); }
+
+frame encode_error(protocol_error error) { return encode_frame("error", wire_text(error)); }
+
+frame encode_message(std::string_view sender, std::string_view body_json) {
+  std::string text;
+  text.reserve(40 + sender.size() + body_json.size());
+  text.append(R"({"type":"message","sender":)");
+  append_json_string(text, sender);
+  text.append(R"(,"body":)");
+  text.append(body_json);
+  text.append("}\n");
+  return make_frame(std::move(text));
+}
+
+frame encode_public_key(std::string_view sender, std::string_view pem) {
+  std::string text;
+  text.reserve(48 + sender.size() + pem.size());
+  text.append(R"({"type":"pubkey","sender":)");
+  append_json_string(text, sender);
+  text.append(R"(,"body":{"content":)");
+  append_json_string(text, pem);
+  text.append("}}\n");
+  return make_frame(std::move(text));
+}
+
+}  // namespace cturn

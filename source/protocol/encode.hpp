@@ -1,0 +1,31 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "protocol/error.hpp"
+
+namespace cturn {
+
+// One encoded server frame, newline included. Immutable and shared: a
+// broadcast is encoded once and every recipient's queue holds the same bytes.
+using frame = std::shared_ptr<const std::string>;
+
+// `{"type":<type>,"body":{"content":<content>}}` for welcome, system and error.
+frame encode_frame(std::string_view type, std::string_view content);
+frame encode_welcome(std::string_view content);
+frame encode_system(std::string_view content);
+frame encode_error(protocol_error error);
+
+// `{"type":"message","sender":<sender>,"body":<body_json>}`; body_json is
+// copied verbatim.
+frame encode_message(std::string_view sender, std::string_view body_json);
+
+// `{"type":"pubkey","sender":<sender>,"body":{"content":<pem>}}`.
+frame encode_public_key(std::string_view sender, std::string_view pem);
+
+// Appends `text` (valid UTF-8) as a quoted JSON string.
+void append_json_string(std::string& out, std::string_view text);
+
+}  // namespace cturn

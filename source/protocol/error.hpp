@@ -1,0 +1,44 @@
+#pragma once
+
+#include <string_view>
+#include <system_error>
+
+namespace cturn {
+
+// Every error the server can answer with. The wire text for each lives in
+// error.cpp, in one table, so the protocol's wording is defined exactly once.
+enum class protocol_error {
+  message_too_long = 1,
+  invalid_json,
+  invalid_format,
+  invalid_type,
+  invalid_content,
+  username_required,
+  username_already_set,
+  username_empty,
+  username_invalid,
+  username_taken,
+  public_key_invalid,
+  leave_room_first,
+  room_name_invalid,
+  room_exists,
+  room_missing,
+  not_in_room,
+  join_room_first,
+  username_timeout,
+  server_full,
+};
+
+// The exact `content` of the error frame for `error`.
+std::string_view wire_text(protocol_error error) noexcept;
+
+const std::error_category& protocol_category() noexcept;
+
+inline std::error_code make_error_code(protocol_error error) noexcept {
+  return {static_cast<int>(error), protocol_category()};
+}
+
+}  // namespace cturn
+
+template <>
+struct std::is_error_code_enum<cturn::protocol_error> : std::true_type {};

@@ -138,7 +138,9 @@ int server::run() {
 asio::awaitable<void> server::accept_loop() {
   bool exhausted = false;
   for (;;) {
-    auto [error, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), use_tuple);
+    // A named strand: see session::submit on temporaries in co_await.
+    const auto session_strand = asio::make_strand(io_);
+    auto [error, socket] = co_await acceptor_.async_accept(session_strand, use_tuple);
     if (shutting_down_ || error == asio::error::operation_aborted) co_return;
     if (error) {
       // Out of descriptors or memory: existing clients keep being served;

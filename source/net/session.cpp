@@ -136,17 +136,19 @@ asio::awaitable<void> session::read_loop() {
 
 asio::awaitable<void> session::submit(std::vector<tl::expected<command, protocol_error>>& batch) {
   if (batch.empty()) co_return;
-  co_await hub_.run(
-      [self = shared_from_this(), &batch](room_hub& hub) {
-        for (auto& line : batch) {
-          if (line) {
-            hub.handle(*self, std::move(*line));
-          } else {
-            hub.reject(*self, line.error());
-          }
-        }
-      },
-      asio::use_awaitable);
+  // The caller's coroutine keeps the session alive while it waits here. The
+  // work captures plain pointers on purpose: GCC 12 may destroy temporaries of
+  // a co_await expression twice, which a captured shared_ptr does not survive.
+  const auto work = [this, &batch](room_hub& hub) {
+    for (auto& line : batch) {
+      if (line) {
+        hub.handle(*this, std::move(*line));
+      } else {
+        hub.reject(*this, line.error());
+      }
+    }
+  };
+  co_await hub_.run(work, asio::use_awaitable);
   batch.clear();
 }
 

@@ -1,9 +1,9 @@
 #include "net/probe.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
+#include <cstdint>
 #include <iostream>
+#include <random>
 #include <string>
 
 #include <boost/asio/connect.hpp>
@@ -19,11 +19,19 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 constexpr auto probe_timeout = std::chrono::seconds(3);
 
+// A wildcard listener also takes IPv4 loopback, which exists even where IPv6
+// is disabled (Docker's default network).
 asio::ip::address probe_address(const std::string& bind_address) {
   const auto address = asio::ip::make_address(bind_address);
-  if (!address.is_unspecified()) return address;
-  if (address.is_v6()) return asio::ip::address_v6::loopback();
-  return asio::ip::address_v4::loopback();
+  if (address.is_unspecified()) return asio::ip::address_v4::loopback();
+  return address;
+}
+
+// Random, so that nobody can make the probe fail by holding its name.
+std::string probe_username() {
+  std::random_device entropy;
+  std::uniform_int_distribution<std::uint64_t> number;
+  return "cturn-probe-" + std::to_string(number(entropy));
 }
 
 }  // namespace
@@ -35,8 +43,8 @@ int probe_server(const server_config& config) {
     std::string reply;
     boost::system::error_code failure;
     const tcp::endpoint server(probe_address(config.bind_address), config.port);
-    const std::string request = R"({"type":"username","body":{"content":"cturn-probe-)" +
-                                std::to_string(::getpid()) + "\"}}\n";
+    const std::string request =
+        R"({"type":"username","body":{"content":")" + probe_username() + "\"}}\n";
 
     socket.async_connect(server, [&](const boost::system::error_code& connect_error) {
       if (connect_error) {
@@ -65,9 +73,10 @@ int probe_server(const server_config& config) {
       std::cerr << "cturn-server --check: " << failure.message() << "\n";
       return 1;
     }
-    // A full server is alive and answering, just not taking more clients.
+    // Any protocol answer proves the server is serving: a welcome, or an error
+    // such as `Server full` or a taken name.
     if (reply.find(R"("type":"welcome")") != std::string::npos ||
-        reply.find("Server full") != std::string::npos) {
+        reply.find(R"("type":"error")") != std::string::npos) {
       std::cout << "ok: " << reply;
       return 0;
     }

@@ -1,11 +1,12 @@
 #include "config.hpp"
 
-#include <algorithm>
-#include <cctype>
-#include <sstream>
-#include <vector>
-
 #include <boost/program_options.hpp>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <sstream>
+#include <utility>
+#include <vector>
 
 namespace cturn {
 namespace {
@@ -20,35 +21,45 @@ std::string environment_name(std::string_view flag) {
   return name;
 }
 
-po::options_description make_options(server_config& config, std::string& level_name,
-                                     unsigned& port, std::uint64_t& username_timeout_ms,
-                                     std::uint64_t& shutdown_grace_ms) {
+// What the flags hold before validation. Integers are read signed, so that
+// "-1" is an error rather than a value wrapped around to the type's maximum.
+struct raw_options {
+  std::string bind;
+  std::int64_t port = 1337;
+  std::int64_t threads = 0;
+  std::int64_t max_line_bytes = 64 * 1024;
+  std::int64_t max_output_bytes = 4 * 1024 * 1024;
+  std::int64_t username_timeout_ms = 30'000;
+  std::int64_t max_connections = 10'000;
+  double rate_limit = 200;
+  double rate_burst = 400;
+  std::int64_t shutdown_grace_ms = 5'000;
+  std::string log_level;
+};
+
+po::options_description make_options(raw_options& raw) {
   po::options_description options("Options (each also read from CTURN_<NAME>, e.g. CTURN_PORT)");
   // clang-format off
   options.add_options()
-    ("bind", po::value(&config.bind_address)->default_value(config.bind_address),
-     "address to listen on")
-    ("port", po::value(&port)->default_value(config.port),
-     "TCP port; 0 picks a free one")
-    ("threads", po::value(&config.threads)->default_value(config.threads),
+    ("bind", po::value(&raw.bind)->default_value("0.0.0.0"), "address to listen on")
+    ("port", po::value(&raw.port)->default_value(raw.port), "TCP port; 0 picks a free one")
+    ("threads", po::value(&raw.threads)->default_value(raw.threads),
      "I/O threads; 0 = one per available core")
-    ("max-line-bytes", po::value(&config.max_line_bytes)->default_value(config.max_line_bytes),
+    ("max-line-bytes", po::value(&raw.max_line_bytes)->default_value(raw.max_line_bytes),
      "longest accepted line without its newline; 0 = no limit")
-    ("max-output-bytes", po::value(&config.max_output_bytes)->default_value(config.max_output_bytes),
+    ("max-output-bytes", po::value(&raw.max_output_bytes)->default_value(raw.max_output_bytes),
      "pending output per client before it is dropped as a slow consumer; 0 = no limit")
-    ("username-timeout-ms", po::value(&username_timeout_ms)->default_value(
-        static_cast<std::uint64_t>(config.username_timeout.count())),
+    ("username-timeout-ms", po::value(&raw.username_timeout_ms)->default_value(raw.username_timeout_ms),
      "time allowed to set a username after connecting; 0 = no limit")
-    ("max-connections", po::value(&config.max_connections)->default_value(config.max_connections),
+    ("max-connections", po::value(&raw.max_connections)->default_value(raw.max_connections),
      "simultaneous connections; 0 = only the file-descriptor limit")
-    ("rate-limit", po::value(&config.rate_limit)->default_value(config.rate_limit, "200"),
+    ("rate-limit", po::value(&raw.rate_limit)->default_value(raw.rate_limit, "200"),
      "frames per second per client, sustained; 0 = no limit")
-    ("rate-burst", po::value(&config.rate_burst)->default_value(config.rate_burst, "400"),
+    ("rate-burst", po::value(&raw.rate_burst)->default_value(raw.rate_burst, "400"),
      "frames a client may send in one burst")
-    ("shutdown-grace-ms", po::value(&shutdown_grace_ms)->default_value(
-        static_cast<std::uint64_t>(config.shutdown_grace.count())),
+    ("shutdown-grace-ms", po::value(&raw.shutdown_grace_ms)->default_value(raw.shutdown_grace_ms),
      "how long shutdown waits for clients' output to flush")
-    ("log-level", po::value(&level_name)->default_value("info"),
+    ("log-level", po::value(&raw.log_level)->default_value("info"),
      "debug, info, warn, error or off")
     ("check", "probe the server at --bind/--port and exit 0 if it answers")
     ("help", "show this help")
@@ -64,43 +75,89 @@ std::vector<std::string> arguments_from_environment(const po::options_descriptio
   std::vector<std::string> arguments;
   for (const auto& option : options.options()) {
     const std::string& flag = option->long_name();
-    if (flag == "check" || flag == "help" || flag == "version") continue;
-    if (given.count(flag) != 0 && !given[flag].defaulted()) continue;
+    if (flag == "check" || flag == "help" || flag == "version")
+      continue;
+    if (given.count(flag) != 0 && !given[flag].defaulted())
+      continue;
     if (const char* value = environment(environment_name(flag).c_str()))
       arguments.push_back("--" + flag + "=" + value);
   }
   return arguments;
 }
 
-tl::expected<void, std::string> validate(const server_config& config, unsigned port) {
-  if (port > 65535) return tl::unexpected(std::string("--port must be at most 65535"));
-  if (config.threads > 1024) return tl::unexpected(std::string("--threads must be at most 1024"));
-  if (config.rate_limit < 0 || config.rate_burst < 0)
-    return tl::unexpected(std::string("--rate-limit and --rate-burst must not be negative"));
-  if (config.rate_limit > 0 && config.rate_burst < 1)
+constexpr std::int64_t one_week_ms = 7LL * 24 * 3600 * 1000;
+constexpr std::int64_t one_gibibyte = 1LL << 30;
+
+tl::expected<void, std::string> check_range(std::string_view flag, std::int64_t value,
+                                            std::int64_t highest) {
+  if (value >= 0 && value <= highest)
+    return {};
+  return tl::unexpected("--" + std::string(flag) + " must be between 0 and " +
+                        std::to_string(highest));
+}
+
+tl::expected<void, std::string> check_rate(std::string_view flag, double value) {
+  if (std::isfinite(value) && value >= 0 && value <= 1e9)
+    return {};
+  return tl::unexpected("--" + std::string(flag) + " must be a number between 0 and 1e9");
+}
+
+tl::expected<server_config, std::string> validate(const raw_options& raw) {
+  const std::pair<std::string_view, tl::expected<void, std::string>> checks[] = {
+      {"port", check_range("port", raw.port, 65535)},
+      {"threads", check_range("threads", raw.threads, 1024)},
+      {"max-line-bytes", check_range("max-line-bytes", raw.max_line_bytes, one_gibibyte)},
+      {"max-output-bytes",
+       check_range("max-output-bytes", raw.max_output_bytes, 64 * one_gibibyte)},
+      {"username-timeout-ms",
+       check_range("username-timeout-ms", raw.username_timeout_ms, one_week_ms)},
+      {"max-connections", check_range("max-connections", raw.max_connections, 10'000'000)},
+      {"shutdown-grace-ms", check_range("shutdown-grace-ms", raw.shutdown_grace_ms, one_week_ms)},
+      {"rate-limit", check_rate("rate-limit", raw.rate_limit)},
+      {"rate-burst", check_rate("rate-burst", raw.rate_burst)},
+  };
+  for (const auto& [flag, result] : checks) {
+    if (!result)
+      return tl::unexpected(result.error());
+  }
+  if (raw.rate_limit > 0 && raw.rate_burst < 1)
     return tl::unexpected(std::string("--rate-burst must be at least 1 when --rate-limit is on"));
-  return {};
+  const auto level = parse_log_level(raw.log_level);
+  if (!level)
+    return tl::unexpected(std::string("--log-level must be one of debug, info, warn, error, off"));
+
+  server_config config;
+  config.bind_address = raw.bind;
+  config.port = static_cast<std::uint16_t>(raw.port);
+  config.threads = static_cast<unsigned>(raw.threads);
+  config.max_line_bytes = static_cast<std::size_t>(raw.max_line_bytes);
+  config.max_output_bytes = static_cast<std::size_t>(raw.max_output_bytes);
+  config.username_timeout = std::chrono::milliseconds(raw.username_timeout_ms);
+  config.max_connections = static_cast<std::size_t>(raw.max_connections);
+  config.rate_limit = raw.rate_limit;
+  config.rate_burst = raw.rate_burst;
+  config.shutdown_grace = std::chrono::milliseconds(raw.shutdown_grace_ms);
+  config.level = *level;
+  return config;
 }
 
 }  // namespace
 
 tl::expected<command_line, std::string> parse_command_line(int argc, const char* const argv[],
                                                            const environment_lookup& environment) {
-  command_line result;
-  server_config& config = result.config;
-  std::string level_name;
-  unsigned port = 0;
-  std::uint64_t username_timeout_ms = 0;
-  std::uint64_t shutdown_grace_ms = 0;
-  const po::options_description options =
-      make_options(config, level_name, port, username_timeout_ms, shutdown_grace_ms);
+  raw_options raw;
+  const po::options_description options = make_options(raw);
+  // No positional arguments: `cturn-server 8080` is an error, not port 1337.
+  const po::positional_options_description no_positionals;
 
   po::variables_map values;
   try {
-    po::store(po::command_line_parser(argc, argv).options(options).run(), values);
+    po::store(po::command_line_parser(argc, argv).options(options).positional(no_positionals).run(),
+              values);
     // A second store() fills only what the command line left at its default.
     po::store(po::command_line_parser(arguments_from_environment(options, values, environment))
                   .options(options)
+                  .positional(no_positionals)
                   .run(),
               values);
     po::notify(values);
@@ -108,6 +165,7 @@ tl::expected<command_line, std::string> parse_command_line(int argc, const char*
     return tl::unexpected(std::string(error.what()));
   }
 
+  command_line result;
   if (values.count("help") != 0) {
     std::ostringstream text;
     text << "Usage: cturn-server [options]\n\nCTurn chat relay server.\n\n" << options;
@@ -120,15 +178,13 @@ tl::expected<command_line, std::string> parse_command_line(int argc, const char*
     result.text = "cturn-server " CTURN_VERSION "\n";
     return result;
   }
-  if (values.count("check") != 0) result.action = startup_action::check;
+  if (values.count("check") != 0)
+    result.action = startup_action::check;
 
-  const auto level = parse_log_level(level_name);
-  if (!level) return tl::unexpected(std::string("--log-level must be one of debug, info, warn, error, off"));
-  config.level = *level;
-  if (auto valid = validate(config, port); !valid) return tl::unexpected(valid.error());
-  config.port = static_cast<std::uint16_t>(port);
-  config.username_timeout = std::chrono::milliseconds(username_timeout_ms);
-  config.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
+  auto config = validate(raw);
+  if (!config)
+    return tl::unexpected(config.error());
+  result.config = std::move(*config);
   return result;
 }
 

@@ -15,19 +15,26 @@ std::atomic<log_level> current_level{log_level::info};
 
 std::string_view level_name(log_level level) {
   switch (level) {
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warn: return "warn";
-    case log_level::error: return "error";
-    case log_level::off: return "off";
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warn:
+      return "warn";
+    case log_level::error:
+      return "error";
+    case log_level::off:
+      return "off";
   }
   return "?";
 }
 
 bool needs_quoting(std::string_view value) {
-  if (value.empty()) return true;
+  if (value.empty())
+    return true;
   for (const char c : value) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '=' || c == 0x7F) return true;
+    if (static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '=' || c == 0x7F)
+      return true;
   }
   return false;
 }
@@ -53,19 +60,23 @@ void append_timestamp(std::string& out) {
 std::optional<log_level> parse_log_level(std::string_view name) {
   for (const log_level level :
        {log_level::debug, log_level::info, log_level::warn, log_level::error, log_level::off}) {
-    if (name == level_name(level)) return level;
+    if (name == level_name(level))
+      return level;
   }
   return std::nullopt;
 }
 
-void set_log_level(log_level level) { current_level.store(level, std::memory_order_relaxed); }
+void set_log_level(log_level level) {
+  current_level.store(level, std::memory_order_relaxed);
+}
 
 bool log_enabled(log_level level) {
   return level != log_level::off && level >= current_level.load(std::memory_order_relaxed);
 }
 
 void log_event(log_level level, std::string_view event, std::initializer_list<log_field> fields) {
-  if (!log_enabled(level)) return;
+  if (!log_enabled(level))
+    return;
   std::string line;
   line.reserve(128);
   append_timestamp(line);
@@ -88,7 +99,8 @@ void log_event(log_level level, std::string_view event, std::initializer_list<lo
   std::string_view rest = line;
   while (!rest.empty()) {
     const ssize_t written = ::write(STDERR_FILENO, rest.data(), rest.size());
-    if (written <= 0) return;
+    if (written <= 0)
+      return;
     rest.remove_prefix(static_cast<std::size_t>(written));
   }
 }

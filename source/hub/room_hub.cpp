@@ -8,14 +8,16 @@
 namespace cturn {
 
 bool room_hub::connect(participant& client) {
-  if (shutting_down_) return false;
+  if (shutting_down_)
+    return false;
   clients_.try_emplace(&client).first->second.self = &client;
   return true;
 }
 
 void room_hub::handle(participant& client, command&& request) {
   const auto found = clients_.find(&client);
-  if (found == clients_.end() || found->second.closing) return;
+  if (found == clients_.end() || found->second.closing)
+    return;
   client_state& state = found->second;
   if (state.username.empty() && !std::holds_alternative<set_username>(request)) {
     reject(client, protocol_error::username_required);
@@ -30,7 +32,8 @@ void room_hub::reject(participant& client, protocol_error error) {
 
 void room_hub::fail(participant& client, protocol_error error) {
   const auto found = clients_.find(&client);
-  if (found == clients_.end() || found->second.closing) return;
+  if (found == clients_.end() || found->second.closing)
+    return;
   found->second.closing = true;
   client.deliver(encode_error(error));
   client.close_after_flush();
@@ -44,21 +47,26 @@ void room_hub::registration_deadline(participant& client) {
 
 void room_hub::disconnect(participant& client, std::string_view reason) {
   const auto found = clients_.find(&client);
-  if (found == clients_.end()) return;
+  if (found == clients_.end())
+    return;
   client_state& state = found->second;
-  if (state.current_room != nullptr) exit_room(state, "disconnected");
-  if (!state.username.empty()) usernames_.erase(state.username);
+  if (state.current_room != nullptr)
+    exit_room(state, "disconnected");
+  if (!state.username.empty())
+    usernames_.erase(state.username);
   log_event(log_level::info, "disconnect",
             {{"id", client.connection_id()}, {"user", state.username}, {"reason", reason}});
   clients_.erase(found);
 }
 
 void room_hub::shutdown() {
-  if (shutting_down_) return;
+  if (shutting_down_)
+    return;
   shutting_down_ = true;
   const frame notice = encode_system("Server shutting down");
   for (auto& [self, state] : clients_) {
-    if (state.closing) continue;
+    if (state.closing)
+      continue;
     state.closing = true;
     self->deliver(notice);
     self->close_after_flush();
@@ -71,19 +79,25 @@ bool room_hub::username_in_use(std::string_view name) const {
 
 std::optional<std::vector<std::string>> room_hub::room_members(std::string_view name) const {
   const auto found = rooms_.find(name);
-  if (found == rooms_.end()) return std::nullopt;
+  if (found == rooms_.end())
+    return std::nullopt;
   std::vector<std::string> names;
-  for (const client_state* member : found->second.members) names.push_back(member->username);
+  for (const client_state* member : found->second.members)
+    names.push_back(member->username);
   return names;
 }
 
 void room_hub::on_command(client_state& client, set_username& request) {
   participant& self = *client.self;
-  if (!client.username.empty()) return reject(self, protocol_error::username_already_set);
+  if (!client.username.empty())
+    return reject(self, protocol_error::username_already_set);
   auto name = normalize_username(request.name);
-  if (!name) return reject(self, name.error());
-  if (username_in_use(*name)) return reject(self, protocol_error::username_taken);
-  if (!request.public_key_valid) return reject(self, protocol_error::public_key_invalid);
+  if (!name)
+    return reject(self, name.error());
+  if (username_in_use(*name))
+    return reject(self, protocol_error::username_taken);
+  if (!request.public_key_valid)
+    return reject(self, protocol_error::public_key_invalid);
 
   client.username = std::move(*name);
   client.public_key = std::move(request.public_key);
@@ -94,11 +108,14 @@ void room_hub::on_command(client_state& client, set_username& request) {
 
 void room_hub::on_command(client_state& client, create_room& request) {
   participant& self = *client.self;
-  if (client.current_room != nullptr) return reject(self, protocol_error::leave_room_first);
+  if (client.current_room != nullptr)
+    return reject(self, protocol_error::leave_room_first);
   auto name = normalize_room_name(request.name);
-  if (!name) return reject(self, name.error());
+  if (!name)
+    return reject(self, name.error());
   const auto [created, inserted] = rooms_.try_emplace(*name);
-  if (!inserted) return reject(self, protocol_error::room_exists);
+  if (!inserted)
+    return reject(self, protocol_error::room_exists);
 
   room& target = created->second;
   target.name = std::move(*name);
@@ -112,11 +129,14 @@ void room_hub::on_command(client_state& client, create_room& request) {
 
 void room_hub::on_command(client_state& client, join_room& request) {
   participant& self = *client.self;
-  if (client.current_room != nullptr) return reject(self, protocol_error::leave_room_first);
+  if (client.current_room != nullptr)
+    return reject(self, protocol_error::leave_room_first);
   const auto name = normalize_room_name(request.name);
-  if (!name) return reject(self, name.error());
+  if (!name)
+    return reject(self, name.error());
   const auto found = rooms_.find(*name);
-  if (found == rooms_.end()) return reject(self, protocol_error::room_missing);
+  if (found == rooms_.end())
+    return reject(self, protocol_error::room_missing);
 
   room& target = found->second;
   target.members.push_back(&client);
@@ -128,7 +148,8 @@ void room_hub::on_command(client_state& client, join_room& request) {
 
 void room_hub::on_command(client_state& client, leave_room&) {
   participant& self = *client.self;
-  if (client.current_room == nullptr) return reject(self, protocol_error::not_in_room);
+  if (client.current_room == nullptr)
+    return reject(self, protocol_error::not_in_room);
   std::string room_name = client.current_room->name;
   exit_room(client, "left the room");
   self.deliver(encode_welcome("Left room: " + room_name));
@@ -139,7 +160,8 @@ void room_hub::on_command(client_state& client, send_message& request) {
     return reject(*client.self, protocol_error::join_room_first);
   const room& target = *client.current_room;
   const frame bytes = encode_message(client.username, request.body);
-  if (!request.to) return broadcast(target, bytes, &client);
+  if (!request.to)
+    return broadcast(target, bytes, &client);
 
   // A recipient outside the room is not an error: clients keep addressing
   // members that have just left.
@@ -175,7 +197,8 @@ void room_hub::exit_room(client_state& client, std::string_view verb) {
 
 void room_hub::broadcast(const room& target, const frame& bytes, const client_state* except) {
   for (const client_state* member : target.members) {
-    if (member != except) member->self->deliver(bytes);
+    if (member != except)
+      member->self->deliver(bytes);
   }
 }
 

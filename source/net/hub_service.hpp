@@ -1,15 +1,14 @@
 #pragma once
 
-#include <exception>
-#include <functional>
-#include <utility>
-
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <exception>
+#include <functional>
+#include <utility>
 
 #include "hub/room_hub.hpp"
 #include "log.hpp"
@@ -38,12 +37,12 @@ class hub_service {
   auto run(Work work, Token&& token) {
     return boost::asio::async_initiate<Token, void()>(
         [this](auto handler, Work job) {
-          boost::asio::post(strand_, [this, job = std::move(job),
-                                      handler = std::move(handler)]() mutable {
-            guarded(job);
-            const auto executor = boost::asio::get_associated_executor(handler);
-            boost::asio::dispatch(executor, std::move(handler));
-          });
+          boost::asio::post(strand_,
+                            [this, job = std::move(job), handler = std::move(handler)]() mutable {
+                              guarded(job);
+                              const auto executor = boost::asio::get_associated_executor(handler);
+                              boost::asio::dispatch(executor, std::move(handler));
+                            });
         },
         token, std::move(work));
   }
@@ -54,7 +53,8 @@ class hub_service {
 
   // For work that just removed a connection.
   void notify_if_drained() {
-    if (hub_.shutting_down() && hub_.connection_count() == 0 && drained_) drained_();
+    if (hub_.shutting_down() && hub_.connection_count() == 0 && drained_)
+      drained_();
   }
 
  private:

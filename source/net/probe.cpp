@@ -1,16 +1,15 @@
 #include "net/probe.hpp"
 
-#include <chrono>
-#include <cstdint>
-#include <iostream>
-#include <random>
-#include <string>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <random>
+#include <string>
 
 namespace cturn {
 namespace {
@@ -23,7 +22,8 @@ constexpr auto probe_timeout = std::chrono::seconds(3);
 // is disabled (Docker's default network).
 asio::ip::address probe_address(const std::string& bind_address) {
   const auto address = asio::ip::make_address(bind_address);
-  if (address.is_unspecified()) return asio::ip::address_v4::loopback();
+  if (address.is_unspecified())
+    return asio::ip::address_v4::loopback();
   return address;
 }
 
@@ -57,11 +57,9 @@ int probe_server(const server_config& config) {
                             failure = write_error;
                             return;
                           }
-                          asio::async_read_until(
-                              socket, asio::dynamic_buffer(reply, 4096), '\n',
-                              [&](const boost::system::error_code& read_error, std::size_t) {
-                                failure = read_error;
-                              });
+                          asio::async_read_until(socket, asio::dynamic_buffer(reply, 4096), '\n',
+                                                 [&](const boost::system::error_code& read_error,
+                                                     std::size_t) { failure = read_error; });
                         });
     });
     io.run_for(probe_timeout);

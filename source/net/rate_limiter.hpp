@@ -17,11 +17,13 @@ class rate_limiter {
       : rate_(rate), burst_(std::max(burst, 1.0)), tokens_(burst_), last_(now) {}
 
   clock::duration take(clock::time_point now) {
-    if (rate_ <= 0) return clock::duration::zero();
+    if (rate_ <= 0)
+      return clock::duration::zero();
     const std::chrono::duration<double> elapsed = now - last_;
     last_ = now;
     tokens_ = std::min(burst_, tokens_ + elapsed.count() * rate_) - 1.0;
-    if (tokens_ >= 0) return clock::duration::zero();
+    if (tokens_ >= 0)
+      return clock::duration::zero();
     return std::chrono::duration_cast<clock::duration>(
         std::chrono::duration<double>(-tokens_ / rate_));
   }

@@ -3,16 +3,15 @@
 #include <sched.h>
 #include <sys/resource.h>
 
-#include <csignal>
-#include <exception>
-#include <thread>
-#include <vector>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <csignal>
+#include <exception>
+#include <thread>
+#include <vector>
 
 #include "log.hpp"
 #include "net/session.hpp"
@@ -32,7 +31,8 @@ constexpr auto turn_away_linger = std::chrono::seconds(1);
 
 unsigned available_cores() {
   cpu_set_t cores;
-  if (sched_getaffinity(0, sizeof cores, &cores) == 0) return std::max(1, CPU_COUNT(&cores));
+  if (sched_getaffinity(0, sizeof cores, &cores) == 0)
+    return std::max(1, CPU_COUNT(&cores));
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
@@ -40,7 +40,8 @@ unsigned available_cores() {
 // clients fit under it.
 std::size_t descriptor_budget() {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return 0;
   if (limit.rlim_cur < limit.rlim_max) {
     limit.rlim_cur = limit.rlim_max;
     setrlimit(RLIMIT_NOFILE, &limit);
@@ -59,7 +60,8 @@ bool is_resource_exhaustion(const boost::system::error_code& error) {
 asio::awaitable<void> refuse_connection(std::shared_ptr<tcp::socket> client) {
   asio::steady_timer linger(client->get_executor(), turn_away_linger);
   linger.async_wait([client](const boost::system::error_code& error) {
-    if (!error) client->close();
+    if (!error)
+      client->close();
   });
   const frame notice = encode_error(protocol_error::server_full);
   co_await asio::async_write(*client, asio::buffer(*notice), use_tuple);
@@ -67,8 +69,10 @@ asio::awaitable<void> refuse_connection(std::shared_ptr<tcp::socket> client) {
   client->shutdown(tcp::socket::shutdown_send, ignored);
   char scratch[256];
   for (;;) {
-    const auto [error, received] = co_await client->async_read_some(asio::buffer(scratch), use_tuple);
-    if (error) break;
+    const auto [error, received] =
+        co_await client->async_read_some(asio::buffer(scratch), use_tuple);
+    if (error)
+      break;
   }
   client->close(ignored);
 }
@@ -93,12 +97,16 @@ int server::run() {
   }
   const tcp::endpoint endpoint(address, config_.port);
   acceptor_.open(endpoint.protocol(), error);
-  if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
-  if (!error) acceptor_.bind(endpoint, error);
-  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  if (!error)
+    acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
+  if (!error)
+    acceptor_.bind(endpoint, error);
+  if (!error)
+    acceptor_.listen(asio::socket_base::max_listen_connections, error);
   if (error) {
-    log_event(log_level::error, "listen-failed",
-              {{"address", config_.bind_address}, {"port", config_.port}, {"error", error.message()}});
+    log_event(
+        log_level::error, "listen-failed",
+        {{"address", config_.bind_address}, {"port", config_.port}, {"error", error.message()}});
     return 1;
   }
 
@@ -114,7 +122,8 @@ int server::run() {
 
   wait_for_signal();
   asio::co_spawn(control_, accept_loop(), [](std::exception_ptr failure) {
-    if (failure) std::rethrow_exception(failure);
+    if (failure)
+      std::rethrow_exception(failure);
   });
 
   const auto run_io = [this] {
@@ -128,9 +137,11 @@ int server::run() {
     }
   };
   std::vector<std::thread> workers;
-  for (unsigned i = 1; i < threads; ++i) workers.emplace_back(run_io);
+  for (unsigned i = 1; i < threads; ++i)
+    workers.emplace_back(run_io);
   run_io();
-  for (auto& worker : workers) worker.join();
+  for (auto& worker : workers)
+    worker.join();
   log_event(log_level::info, "stopped");
   return 0;
 }
@@ -141,7 +152,8 @@ asio::awaitable<void> server::accept_loop() {
     // A named strand: see session::submit on temporaries in co_await.
     const auto session_strand = asio::make_strand(io_);
     auto [error, socket] = co_await acceptor_.async_accept(session_strand, use_tuple);
-    if (shutting_down_ || error == asio::error::operation_aborted) co_return;
+    if (shutting_down_ || error == asio::error::operation_aborted)
+      co_return;
     if (error) {
       // Out of descriptors or memory: existing clients keep being served;
       // try again shortly instead of spinning on the same error.
@@ -153,7 +165,8 @@ asio::awaitable<void> server::accept_loop() {
       }
       continue;
     }
-    if (std::exchange(exhausted, false)) log_event(log_level::info, "accept-resumed");
+    if (std::exchange(exhausted, false))
+      log_event(log_level::info, "accept-resumed");
 
     if (connections_->load(std::memory_order_relaxed) >= max_connections_) {
       turn_away(std::move(socket));
@@ -174,7 +187,8 @@ void server::turn_away(tcp::socket socket) {
 
 void server::wait_for_signal() {
   signals_.async_wait([this](const boost::system::error_code& error, int signal_number) {
-    if (error) return;
+    if (error)
+      return;
     if (shutting_down_) {
       log_event(log_level::warn, "signal-ignored",
                 {{"signal", static_cast<std::uint64_t>(signal_number)},
@@ -199,12 +213,14 @@ void server::begin_shutdown() {
   });
   grace_timer_.expires_after(config_.shutdown_grace);
   grace_timer_.async_wait([this](const boost::system::error_code& error) {
-    if (!error) finish("grace period over");
+    if (!error)
+      finish("grace period over");
   });
 }
 
 void server::finish(std::string_view why) {
-  if (std::exchange(finished_, true)) return;
+  if (std::exchange(finished_, true))
+    return;
   log_event(log_level::info, "shutdown-complete", {{"why", why}});
   io_.stop();
 }

@@ -1,15 +1,14 @@
 #pragma once
 
 #include <atomic>
-#include <cstdint>
-#include <memory>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <cstdint>
+#include <memory>
 
 #include "config.hpp"
 #include "net/hub_service.hpp"

@@ -1,8 +1,6 @@
 #include "net/session.hpp"
 
 #include <algorithm>
-#include <exception>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +8,7 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <exception>
 
 #include "log.hpp"
 #include "net/hub_service.hpp"
@@ -26,10 +25,14 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t idle_buffer_capacity = 4096;
 
 std::string_view describe(const boost::system::error_code& error) {
-  if (error == asio::error::eof) return "eof";
-  if (error == asio::error::connection_reset) return "reset";
-  if (error == asio::error::broken_pipe) return "broken pipe";
-  if (error == asio::error::timed_out) return "keepalive timeout";
+  if (error == asio::error::eof)
+    return "eof";
+  if (error == asio::error::connection_reset)
+    return "reset";
+  if (error == asio::error::broken_pipe)
+    return "broken pipe";
+  if (error == asio::error::timed_out)
+    return "keepalive timeout";
   if (error == asio::error::operation_aborted || error == asio::error::bad_descriptor)
     return "closed";
   return "network error";
@@ -62,11 +65,13 @@ void session::begin() {
   socket_.set_option(tcp::no_delay(true), ignored);
   socket_.set_option(asio::socket_base::keep_alive(true), ignored);
   const auto peer = socket_.remote_endpoint(ignored);
-  log_event(log_level::info, "connect",
-            {{"id", id_}, {"peer", peer.address().to_string() + ":" + std::to_string(peer.port())}});
+  log_event(
+      log_level::info, "connect",
+      {{"id", id_}, {"peer", peer.address().to_string() + ":" + std::to_string(peer.port())}});
 
   hub_.post([self = shared_from_this()](room_hub& hub) {
-    if (hub.connect(*self)) return;
+    if (hub.connect(*self))
+      return;
     self->deliver(encode_system("Server shutting down"));
     self->close_after_flush();
   });
@@ -74,13 +79,15 @@ void session::begin() {
   if (config_.username_timeout.count() > 0) {
     deadline_.expires_after(config_.username_timeout);
     deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
-      if (error) return;
+      if (error)
+        return;
       self->hub_.post([self](room_hub& hub) { hub.registration_deadline(*self); });
     });
   }
 
   const auto on_exit = [self = shared_from_this()](std::exception_ptr failure) {
-    if (!failure) return;
+    if (!failure)
+      return;
     try {
       std::rethrow_exception(failure);
     } catch (const std::exception& error) {
@@ -105,37 +112,44 @@ asio::awaitable<void> session::read_loop() {
   for (;;) {
     const auto [error, ignored] = co_await asio::async_read_until(
         socket_, asio::dynamic_buffer(buffer, buffer_limit), '\n', use_tuple);
-    if (stopped_) co_return;
+    if (stopped_)
+      co_return;
     if (error == asio::error::not_found) {
       stop_reason_ = "line too long";
       hub_.post([self](room_hub& hub) { hub.fail(*self, protocol_error::message_too_long); });
       co_return co_await discard_input();
     }
-    if (error) co_return stop(describe(error));
+    if (error)
+      co_return stop(describe(error));
 
     std::size_t consumed = 0;
     for (std::size_t end; (end = buffer.find('\n', consumed)) != std::string::npos;) {
       std::string_view line(buffer.data() + consumed, end - consumed);
       consumed = end + 1;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (is_blank(line)) continue;
+      if (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
+      if (is_blank(line))
+        continue;
       if (const auto wait = limiter.take(rate_limiter::clock::now()); wait.count() > 0) {
         // Back-pressure: hand over what is decoded, then stop reading a while.
         co_await submit(batch);
         asio::steady_timer pause(socket_.get_executor(), wait);
         co_await pause.async_wait(use_tuple);
-        if (stopped_) co_return;
+        if (stopped_)
+          co_return;
       }
       batch.push_back(decode(line));
     }
     buffer.erase(0, consumed);
     co_await submit(batch);
-    if (buffer.empty() && buffer.capacity() > idle_buffer_capacity) buffer.shrink_to_fit();
+    if (buffer.empty() && buffer.capacity() > idle_buffer_capacity)
+      buffer.shrink_to_fit();
   }
 }
 
 asio::awaitable<void> session::submit(std::vector<tl::expected<command, protocol_error>>& batch) {
-  if (batch.empty()) co_return;
+  if (batch.empty())
+    co_return;
   // The caller's coroutine keeps the session alive while it waits here. The
   // work captures plain pointers on purpose: GCC 12 may destroy temporaries of
   // a co_await expression twice, which a captured shared_ptr does not survive.
@@ -157,8 +171,10 @@ asio::awaitable<void> session::discard_input() {
   // reset the connection and destroy the error frame before it is read.
   char scratch[512];
   for (;;) {
-    const auto [error, ignored] = co_await socket_.async_read_some(asio::buffer(scratch), use_tuple);
-    if (error) co_return stop(describe(error));
+    const auto [error, ignored] =
+        co_await socket_.async_read_some(asio::buffer(scratch), use_tuple);
+    if (error)
+      co_return stop(describe(error));
   }
 }
 
@@ -178,8 +194,10 @@ asio::awaitable<void> session::write_loop() {
         writer_parked_ = true;
       }
     }
-    if (stopped_) co_return;
-    if (flushed_for_close) break;
+    if (stopped_)
+      co_return;
+    if (flushed_for_close)
+      break;
     if (writing.empty()) {
       writer_wakeup_.expires_at(asio::steady_timer::time_point::max());
       co_await writer_wakeup_.async_wait(use_tuple);
@@ -188,11 +206,14 @@ asio::awaitable<void> session::write_loop() {
 
     // Everything queued goes out in one gathered write.
     buffers.clear();
-    for (const frame& bytes : writing) buffers.push_back(asio::buffer(*bytes));
+    for (const frame& bytes : writing)
+      buffers.push_back(asio::buffer(*bytes));
     const auto [error, written] = co_await asio::async_write(socket_, buffers, use_tuple);
     writing.clear();
-    if (stopped_) co_return;
-    if (error) co_return stop(describe(error));
+    if (stopped_)
+      co_return;
+    if (error)
+      co_return stop(describe(error));
     const std::lock_guard lock(queue_mutex_);
     queued_bytes_ -= written;
   }
@@ -208,7 +229,8 @@ void session::deliver(const frame& bytes) {
   bool overflowed = false;
   {
     const std::lock_guard lock(queue_mutex_);
-    if (!accepting_ || close_requested_) return;
+    if (!accepting_ || close_requested_)
+      return;
     const std::size_t limit = config_.max_output_bytes;
     if (limit != 0 && queued_bytes_ + bytes->size() > limit) {
       accepting_ = false;
@@ -221,9 +243,11 @@ void session::deliver(const frame& bytes) {
   }
   if (overflowed) {
     log_event(log_level::warn, "slow-consumer", {{"id", id_}});
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->stop("slow consumer"); });
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this()] { self->stop("slow consumer"); });
   } else if (wake_writer) {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->writer_wakeup_.cancel(); });
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this()] { self->writer_wakeup_.cancel(); });
   }
 }
 
@@ -231,29 +255,36 @@ void session::close_after_flush() {
   bool wake_writer = false;
   {
     const std::lock_guard lock(queue_mutex_);
-    if (close_requested_) return;
+    if (close_requested_)
+      return;
     close_requested_ = true;
     wake_writer = std::exchange(writer_parked_, false);
   }
   asio::post(socket_.get_executor(), [self = shared_from_this(), wake_writer] {
-    if (self->stop_reason_.empty()) self->stop_reason_ = "closed by server";
-    if (wake_writer) self->writer_wakeup_.cancel();
+    if (self->stop_reason_.empty())
+      self->stop_reason_ = "closed by server";
+    if (wake_writer)
+      self->writer_wakeup_.cancel();
     self->arm_close_deadline();
   });
 }
 
 void session::arm_close_deadline() {
-  if (stopped_) return;
+  if (stopped_)
+    return;
   deadline_.expires_after(config_.shutdown_grace);
   deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
-    if (!error) self->stop("close deadline");
+    if (!error)
+      self->stop("close deadline");
   });
 }
 
 void session::stop(std::string_view reason) {
-  if (stopped_) return;
+  if (stopped_)
+    return;
   stopped_ = true;
-  if (stop_reason_.empty()) stop_reason_ = reason;
+  if (stop_reason_.empty())
+    stop_reason_ = reason;
   {
     const std::lock_guard lock(queue_mutex_);
     accepting_ = false;

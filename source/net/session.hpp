@@ -1,15 +1,14 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "config.hpp"
 #include "hub/participant.hpp"
@@ -27,7 +26,8 @@ class connection_slot {
   connection_slot(connection_slot&&) noexcept = default;
   connection_slot& operator=(connection_slot&&) = delete;
   ~connection_slot() {
-    if (counter_) counter_->fetch_sub(1, std::memory_order_relaxed);
+    if (counter_)
+      counter_->fetch_sub(1, std::memory_order_relaxed);
   }
 
  private:

@@ -1,7 +1,7 @@
 #include "protocol/decode.hpp"
 
 #include <array>
-
+#include <boost/json/error.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -19,7 +19,8 @@ using decoded = tl::expected<command, protocol_error>;
 // Row 5: `content` present, a string, not empty.
 const json::string* content_of(const json::object& body) {
   const json::value* content = body.if_contains("content");
-  if (content == nullptr || !content->is_string() || content->get_string().empty()) return nullptr;
+  if (content == nullptr || !content->is_string() || content->get_string().empty())
+    return nullptr;
   return &content->get_string();
 }
 
@@ -39,7 +40,8 @@ set_username decode_username(const json::object& body, const json::string& conte
 decoded decode_message(std::string_view line, const json::object& body) {
   send_message result;
   if (const json::value* to = body.if_contains("to")) {
-    if (!to->is_string()) return tl::unexpected(protocol_error::invalid_content);
+    if (!to->is_string())
+      return tl::unexpected(protocol_error::invalid_content);
     result.to = std::string(to->get_string());
   }
   // The parser accepted the line, so the body's text is there to be found.
@@ -56,11 +58,15 @@ decoded decode(std::string_view line) {
   json::parse_options options;
   options.max_depth = max_json_depth;
   json::error_code ec;
-  const json::value root = json::parse(line, ec, &resource, options);
-  if (ec) return tl::unexpected(protocol_error::invalid_json);
+  json::value root = json::parse(line, ec, &resource, options);
+  if (ec == json::error::exponent_overflow)
+    root = json::parse(with_short_exponents(line), ec, &resource, options);
+  if (ec)
+    return tl::unexpected(protocol_error::invalid_json);
 
   const json::object* envelope = root.if_object();
-  if (envelope == nullptr) return tl::unexpected(protocol_error::invalid_format);
+  if (envelope == nullptr)
+    return tl::unexpected(protocol_error::invalid_format);
   const json::value* type_value = envelope->if_contains("type");
   const json::value* body_value = envelope->if_contains("body");
   if (type_value == nullptr || !type_value->is_string() || body_value == nullptr ||
@@ -69,15 +75,20 @@ decoded decode(std::string_view line) {
 
   const std::string_view type = type_value->get_string();
   const json::object& body = body_value->get_object();
-  if (type == "leave") return leave_room{};
+  if (type == "leave")
+    return leave_room{};
   if (type != "username" && type != "create" && type != "join" && type != "message")
     return tl::unexpected(protocol_error::invalid_type);
 
   const json::string* content = content_of(body);
-  if (content == nullptr) return tl::unexpected(protocol_error::invalid_content);
-  if (type == "username") return decode_username(body, *content);
-  if (type == "create") return create_room{std::string(*content)};
-  if (type == "join") return join_room{std::string(*content)};
+  if (content == nullptr)
+    return tl::unexpected(protocol_error::invalid_content);
+  if (type == "username")
+    return decode_username(body, *content);
+  if (type == "create")
+    return create_room{std::string(*content)};
+  if (type == "join")
+    return join_room{std::string(*content)};
   return decode_message(line, body);
 }
 

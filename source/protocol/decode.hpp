@@ -1,7 +1,6 @@
 #pragma once
 
 #include <string_view>
-
 #include <tl/expected.hpp>
 
 #include "protocol/command.hpp"

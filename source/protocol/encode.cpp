@@ -9,7 +9,9 @@ void append_escaped_control(std::string& out, unsigned char c) {
   out.append(escaped, sizeof escaped);
 }
 
-frame make_frame(std::string&& text) { return std::make_shared<const std::string>(std::move(text)); }
+frame make_frame(std::string&& text) {
+  return std::make_shared<const std::string>(std::move(text));
+}
 
 }  // namespace
 
@@ -18,11 +20,21 @@ void append_json_string(std::string& out, std::string_view text) {
   for (const char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
     switch (ch) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (c < 0x20) {
           append_escaped_control(out, c);
@@ -45,11 +57,17 @@ frame encode_frame(std::string_view type, std::string_view content) {
   return make_frame(std::move(text));
 }
 
-frame encode_welcome(std::string_view content) { return encode_frame("welcome", content); }
+frame encode_welcome(std::string_view content) {
+  return encode_frame("welcome", content);
+}
 
-frame encode_system(std::string_view content) { return encode_frame("system", content); }
+frame encode_system(std::string_view content) {
+  return encode_frame("system", content);
+}
 
-frame encode_error(protocol_error error) { return encode_frame("error", wire_text(error)); }
+frame encode_error(protocol_error error) {
+  return encode_frame("error", wire_text(error));
+}
 
 frame encode_message(std::string_view sender, std::string_view body_json) {
   std::string text;

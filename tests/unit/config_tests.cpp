@@ -1,1 +1,295 @@
 #include <boost/test/unit_test.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "test_print.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using environment = std::map<std::string, std::string>;
+using parsed = tl::expected<cturn::command_line, std::string>;
+
+struct parse_result {
+  parsed result;
+  std::vector<std::string> looked_up;  // environment variables asked for
+};
+
+parse_result parse_with(std::vector<std::string> flags, const environment& variables = {}) {
+  std::vector<const char*> argv = {"cturn-server"};
+  for (const std::string& flag : flags)
+    argv.push_back(flag.c_str());
+  std::vector<std::string> looked_up;
+  const auto lookup = [&](const char* name) -> const char* {
+    looked_up.emplace_back(name);
+    const auto found = variables.find(name);
+    return found == variables.end() ? nullptr : found->second.c_str();
+  };
+  parsed result = cturn::parse_command_line(static_cast<int>(argv.size()), argv.data(), lookup);
+  return {std::move(result), std::move(looked_up)};
+}
+
+cturn::server_config config_of(std::vector<std::string> flags, const environment& variables = {}) {
+  auto [result, ignored] = parse_with(std::move(flags), variables);
+  if (!result)
+    BOOST_FAIL("rejected: " << result.error());
+  BOOST_TEST(result->action == cturn::startup_action::serve);
+  return result->config;
+}
+
+// The error message for bad input; fails the test case if the input was accepted.
+std::string error_of(std::vector<std::string> flags, const environment& variables = {}) {
+  auto [result, ignored] = parse_with(flags, variables);
+  if (result) {
+    std::string joined;
+    for (const std::string& flag : flags)
+      joined += flag + " ";
+    for (const auto& [name, value] : variables)
+      joined += name + "=" + value + " ";
+    BOOST_ERROR("accepted: " << joined);
+    return {};
+  }
+  BOOST_TEST(!result.error().empty());
+  return result.error();
+}
+
+bool mentions(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(config)
+
+BOOST_AUTO_TEST_CASE(defaults) {
+  const auto [result, looked_up] = parse_with({});
+  BOOST_REQUIRE(result.has_value());
+  BOOST_TEST(result->action == cturn::startup_action::serve);
+  BOOST_TEST(result->text.empty());
+  const cturn::server_config& config = result->config;
+  BOOST_TEST(config.bind_address == "0.0.0.0");
+  BOOST_TEST(config.port == 1337);
+  BOOST_TEST(config.threads == 0u);
+  BOOST_TEST(config.max_line_bytes == 64u * 1024u);
+  BOOST_TEST(config.max_output_bytes == 4u * 1024u * 1024u);
+  BOOST_TEST(config.username_timeout.count() == 30'000);
+  BOOST_TEST(config.max_connections == 10'000u);
+  BOOST_TEST(config.rate_limit == 200.0);
+  BOOST_TEST(config.rate_burst == 400.0);
+  BOOST_TEST(config.shutdown_grace.count() == 5'000);
+  BOOST_TEST(config.level == cturn::log_level::info);
+}
+
+BOOST_AUTO_TEST_CASE(every_flag) {
+  const cturn::server_config config = config_of({
+      "--bind=127.0.0.1",
+      "--port=4000",
+      "--threads=3",
+      "--max-line-bytes=1024",
+      "--max-output-bytes=2048",
+      "--username-timeout-ms=1500",
+      "--max-connections=7",
+      "--rate-limit=12.5",
+      "--rate-burst=30",
+      "--shutdown-grace-ms=250",
+      "--log-level=debug",
+  });
+  BOOST_TEST(config.bind_address == "127.0.0.1");
+  BOOST_TEST(config.port == 4000);
+  BOOST_TEST(config.threads == 3u);
+  BOOST_TEST(config.max_line_bytes == 1024u);
+  BOOST_TEST(config.max_output_bytes == 2048u);
+  BOOST_TEST(config.username_timeout.count() == 1500);
+  BOOST_TEST(config.max_connections == 7u);
+  BOOST_TEST(config.rate_limit == 12.5);
+  BOOST_TEST(config.rate_burst == 30.0);
+  BOOST_TEST(config.shutdown_grace.count() == 250);
+  BOOST_TEST(config.level == cturn::log_level::debug);
+}
+
+BOOST_AUTO_TEST_CASE(flag_value_as_next_argument) {
+  const cturn::server_config config =
+      config_of({"--port", "4001", "--bind", "::1", "--log-level", "off"});
+  BOOST_TEST(config.port == 4001);
+  BOOST_TEST(config.bind_address == "::1");
+  BOOST_TEST(config.level == cturn::log_level::off);
+}
+
+BOOST_AUTO_TEST_CASE(every_log_level) {
+  BOOST_TEST(config_of({"--log-level=debug"}).level == cturn::log_level::debug);
+  BOOST_TEST(config_of({"--log-level=info"}).level == cturn::log_level::info);
+  BOOST_TEST(config_of({"--log-level=warn"}).level == cturn::log_level::warn);
+  BOOST_TEST(config_of({"--log-level=error"}).level == cturn::log_level::error);
+  BOOST_TEST(config_of({"--log-level=off"}).level == cturn::log_level::off);
+}
+
+BOOST_AUTO_TEST_CASE(environment_fallback) {
+  const cturn::server_config config = config_of({}, {
+                                                        {"CTURN_BIND", "10.0.0.1"},
+                                                        {"CTURN_PORT", "4002"},
+                                                        {"CTURN_THREADS", "2"},
+                                                        {"CTURN_MAX_LINE_BYTES", "100"},
+                                                        {"CTURN_MAX_OUTPUT_BYTES", "200"},
+                                                        {"CTURN_USERNAME_TIMEOUT_MS", "300"},
+                                                        {"CTURN_MAX_CONNECTIONS", "400"},
+                                                        {"CTURN_RATE_LIMIT", "5"},
+                                                        {"CTURN_RATE_BURST", "6"},
+                                                        {"CTURN_SHUTDOWN_GRACE_MS", "700"},
+                                                        {"CTURN_LOG_LEVEL", "warn"},
+                                                    });
+  BOOST_TEST(config.bind_address == "10.0.0.1");
+  BOOST_TEST(config.port == 4002);
+  BOOST_TEST(config.threads == 2u);
+  BOOST_TEST(config.max_line_bytes == 100u);
+  BOOST_TEST(config.max_output_bytes == 200u);
+  BOOST_TEST(config.username_timeout.count() == 300);
+  BOOST_TEST(config.max_connections == 400u);
+  BOOST_TEST(config.rate_limit == 5.0);
+  BOOST_TEST(config.rate_burst == 6.0);
+  BOOST_TEST(config.shutdown_grace.count() == 700);
+  BOOST_TEST(config.level == cturn::log_level::warn);
+}
+
+BOOST_AUTO_TEST_CASE(flags_beat_environment) {
+  const environment variables = {
+      {"CTURN_PORT", "4003"}, {"CTURN_LOG_LEVEL", "error"}, {"CTURN_MAX_LINE_BYTES", "10"}};
+  const cturn::server_config config = config_of({"--port=5000", "--log-level=debug"}, variables);
+  BOOST_TEST(config.port == 5000);
+  BOOST_TEST(config.level == cturn::log_level::debug);
+  BOOST_TEST(config.max_line_bytes == 10u);  // not given as a flag: the environment's
+  // A flag given with the default value still beats the environment.
+  BOOST_TEST(config_of({"--port=1337"}, variables).port == 1337);
+  // A bad environment value for a flag that was given does not matter.
+  BOOST_TEST(config_of({"--port=5001"}, {{"CTURN_PORT", "nonsense"}}).port == 5001);
+}
+
+BOOST_AUTO_TEST_CASE(only_cturn_variables_are_read) {
+  const auto [result, looked_up] = parse_with({});
+  BOOST_REQUIRE(result.has_value());
+  BOOST_TEST(!looked_up.empty());
+  for (const std::string& name : looked_up)
+    BOOST_TEST(name.rfind("CTURN_", 0) == 0, name);
+  // The actions are flags only.
+  const auto [actions, ignored] =
+      parse_with({}, {{"CTURN_HELP", "1"}, {"CTURN_VERSION", "1"}, {"CTURN_CHECK", "1"}});
+  BOOST_REQUIRE(actions.has_value());
+  BOOST_TEST(actions->action == cturn::startup_action::serve);
+}
+
+BOOST_AUTO_TEST_CASE(bad_port) {
+  BOOST_TEST(mentions(error_of({"--port=70000"}), "port"));
+  BOOST_TEST(mentions(error_of({"--port=65536"}), "port"));
+  BOOST_TEST(mentions(error_of({"--port=abc"}), "port"));
+  BOOST_TEST(mentions(error_of({"--port=-1"}), "port"));
+  BOOST_TEST(mentions(error_of({"--port="}), "port"));
+  BOOST_TEST(mentions(error_of({"--port"}), "port"));
+  BOOST_TEST(mentions(error_of({}, {{"CTURN_PORT", "70000"}}), "port"));
+  BOOST_TEST(mentions(error_of({}, {{"CTURN_PORT", "x"}}), "port"));
+  BOOST_TEST(config_of({"--port=65535"}).port == 65535);
+  BOOST_TEST(config_of({"--port=0"}).port == 0);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_flag) {
+  BOOST_TEST(mentions(error_of({"--bogus"}), "bogus"));
+  BOOST_TEST(mentions(error_of({"--bogus=1"}), "bogus"));
+  BOOST_TEST(!error_of({"-p", "4000"}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(bad_log_level) {
+  BOOST_TEST(mentions(error_of({"--log-level=verbose"}), "log-level"));
+  BOOST_TEST(mentions(error_of({"--log-level=INFO"}), "log-level"));
+  BOOST_TEST(mentions(error_of({}, {{"CTURN_LOG_LEVEL", "loud"}}), "log-level"));
+}
+
+BOOST_AUTO_TEST_CASE(other_bad_values) {
+  BOOST_TEST(mentions(error_of({"--threads=2000"}), "threads"));
+  BOOST_TEST(mentions(error_of({"--rate-limit=-1"}), "rate"));
+  BOOST_TEST(mentions(error_of({"--rate-burst=-1"}), "rate"));
+  BOOST_TEST(mentions(error_of({"--rate-limit=10", "--rate-burst=0.5"}), "rate-burst"));
+  BOOST_TEST(mentions(error_of({"--max-line-bytes=lots"}), "max-line-bytes"));
+  BOOST_TEST(mentions(error_of({"--username-timeout-ms=1s"}), "username-timeout-ms"));
+  BOOST_TEST(mentions(error_of({"--port=1", "--port=2"}), "port"));
+}
+
+// Unsigned options must not wrap a minus sign into a huge value.
+BOOST_AUTO_TEST_CASE(negative_values_are_rejected) {
+  error_of({"--max-connections=-1"});
+  error_of({"--max-line-bytes=-1"});
+  error_of({"--max-output-bytes=-1"});
+  error_of({"--username-timeout-ms=-1"});
+  error_of({"--shutdown-grace-ms=-1"});
+  error_of({}, {{"CTURN_USERNAME_TIMEOUT_MS", "-5"}});
+}
+
+// A timeout too large for std::chrono::milliseconds must not become negative
+// (a negative username timeout is treated as "no limit").
+BOOST_AUTO_TEST_CASE(huge_timeouts_do_not_wrap) {
+  for (const std::string flag :
+       {"--username-timeout-ms=9223372036854775808", "--shutdown-grace-ms=18446744073709551615"}) {
+    auto [result, ignored] = parse_with({flag});
+    BOOST_TEST_CONTEXT(flag) {
+      if (result) {
+        BOOST_TEST(result->config.username_timeout.count() >= 0);
+        BOOST_TEST(result->config.shutdown_grace.count() >= 0);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_rates_are_rejected) {
+  error_of({"--rate-limit=nan"});
+  error_of({"--rate-burst=nan"});
+  error_of({"--rate-limit=inf"});
+}
+
+// `cturn-server 8080` must not start quietly on 1337.
+BOOST_AUTO_TEST_CASE(stray_argument_is_rejected) {
+  error_of({"8080"});
+}
+
+BOOST_AUTO_TEST_CASE(zero_switches_limits_off) {
+  const cturn::server_config config =
+      config_of({"--max-line-bytes=0", "--max-output-bytes=0", "--username-timeout-ms=0",
+                 "--max-connections=0", "--rate-limit=0", "--rate-burst=0", "--threads=0"});
+  BOOST_TEST(config.max_line_bytes == 0u);
+  BOOST_TEST(config.max_output_bytes == 0u);
+  BOOST_TEST(config.username_timeout.count() == 0);
+  BOOST_TEST(config.max_connections == 0u);
+  BOOST_TEST(config.rate_limit == 0.0);
+  BOOST_TEST(config.rate_burst == 0.0);
+  BOOST_TEST(config.threads == 0u);
+  BOOST_TEST(config_of({}, {{"CTURN_MAX_LINE_BYTES", "0"}}).max_line_bytes == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(help) {
+  for (const std::vector<std::string>& flags :
+       {std::vector<std::string>{"--help"}, std::vector<std::string>{"--port=1", "--help"},
+        std::vector<std::string>{"--help", "--log-level=loud"}}) {
+    auto [result, ignored] = parse_with(flags);
+    BOOST_REQUIRE(result.has_value());
+    BOOST_TEST(result->action == cturn::startup_action::print_and_exit);
+    BOOST_TEST(mentions(result->text, "Usage: cturn-server"));
+    for (const char* option :
+         {"--port", "--bind", "--max-line-bytes", "--log-level", "--version", "CTURN_PORT"})
+      BOOST_TEST(mentions(result->text, option), option);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(version) {
+  auto [result, ignored] = parse_with({"--version"});
+  BOOST_REQUIRE(result.has_value());
+  BOOST_TEST(result->action == cturn::startup_action::print_and_exit);
+  BOOST_TEST(result->text == "cturn-server " CTURN_EXPECTED_VERSION "\n");
+}
+
+BOOST_AUTO_TEST_CASE(check) {
+  auto [result, ignored] = parse_with({"--check", "--port=4004", "--bind=127.0.0.1"});
+  BOOST_REQUIRE(result.has_value());
+  BOOST_TEST(result->action == cturn::startup_action::check);
+  BOOST_TEST(result->config.port == 4004);
+  BOOST_TEST(result->config.bind_address == "127.0.0.1");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

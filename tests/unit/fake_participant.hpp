@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hub/participant.hpp"
+
+namespace cturn::testing {
+
+// Everything the hub delivered, in order, across all participants sharing it.
+struct journal_entry {
+  std::uint64_t id;
+  std::string bytes;
+};
+using journal = std::vector<journal_entry>;
+
+// A participant that records what the hub hands it instead of writing to a socket.
+class fake_participant final : public participant {
+ public:
+  explicit fake_participant(std::uint64_t id, journal* shared = nullptr)
+      : id_(id), journal_(shared) {}
+
+  void deliver(const frame& bytes) override {
+    frames.push_back(*bytes);
+    if (journal_ != nullptr)
+      journal_->push_back({id_, *bytes});
+  }
+  void close_after_flush() override { ++close_requests; }
+  std::uint64_t connection_id() const override { return id_; }
+
+  // The frames received since the last call.
+  std::vector<std::string> take() { return std::exchange(frames, {}); }
+
+  std::vector<std::string> frames;
+  int close_requests = 0;
+
+ private:
+  std::uint64_t id_;
+  journal* journal_;
+};
+
+}  // namespace cturn::testing

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "wire.hpp"
+
+namespace cturn::bench {
+
+enum class mode { broadcast, directed, idle, jitter };
+
+struct options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 1337;
+  target kind = target::cturn;
+  mode load = mode::broadcast;
+  std::size_t rooms = 10;
+  std::size_t members = 5;
+  std::size_t senders = 0;   // per room; 0 = every member
+  std::size_t size = 64;     // payload bytes (the `content` of a CTurn message)
+  double rate = 0;           // total deliveries per second; 0 = closed loop
+  std::size_t window = 4;    // closed loop: rounds in flight per sender
+  std::size_t inflight = 0;  // closed loop: total deliveries in flight; sets the window
+  double warmup_s = 1;
+  double duration_s = 3;
+  double drain_s = 5;
+  double setup_s = 120;
+  std::size_t connections = 0;  // idle mode
+  double settle_s = 1;          // idle mode: wait before reading RSS
+  std::size_t setup_parallel = 128;
+  std::size_t per_source_address = 2000;  // connections per 127.0.0.x source
+  int server_pid = 0;
+  std::string tag;  // prefix of user and room names; default from the pid
+  std::string label;
+};
+
+enum class parse_outcome { run, help, error };
+
+// Parses argv; on `error` or `help`, `message` holds the text to print.
+parse_outcome parse_options(int argc, char** argv, options& result, std::string& message);
+
+}  // namespace cturn::bench

@@ -1,0 +1,352 @@
+"""A scripted CTurn client for integration tests (asyncio, standard library only).
+
+    client = await Client.connect(host, port)        # or ServerTestCase.connect()/user()
+    await client.register("alice", pubkey=pem)       # expects the welcome
+    await client.send(command("create", "lobby"), b"raw bytes\n")  # one write
+    await client.expect("system", "alice created the room")
+    await client.expect_error("Room already exists")
+    await client.expect_nothing(0.3)                 # silence, no EOF
+    await client.expect_closed()                     # EOF or reset, nothing before it
+
+Every `expect*` method raises AssertionError with the client's label and the
+offending frame, so a failing test says who saw what. Every received line is
+checked against the server frame shape (see Frame). CTURN_TEST_TIMEOUT_SCALE
+multiplies all default timeouts (slow machines, sanitizers).
+"""
+
+import asyncio
+import json
+import os
+import socket
+import struct
+import time
+
+# Generous by default: the suite also runs under ASan and TSan.
+TIMEOUT_SCALE = float(os.environ.get("CTURN_TEST_TIMEOUT_SCALE", "1"))
+DEFAULT_TIMEOUT = 5.0 * TIMEOUT_SCALE
+READ_LIMIT = 64 * 1024 * 1024
+ASCII_WHITESPACE = " \t\n\v\f\r"
+
+_NOT_GIVEN = object()
+
+
+def command(type_, content=_NOT_GIVEN, **body):
+    """Build a client frame; `body` holds extra body fields (pubkey, to, iv, ...)."""
+    if content is not _NOT_GIVEN:
+        body = {"content": content, **body}
+    return {"type": type_, "body": body}
+
+
+def encode(frame):
+    """A dict becomes compact JSON + "\\n"; str/bytes are sent exactly as given."""
+    if isinstance(frame, bytes):
+        return frame
+    if isinstance(frame, str):
+        return frame.encode()
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def short(value, limit=300):
+    """repr() cut to `limit` characters, so a 60 KB frame does not flood a failure message."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
+
+
+class Frame(dict):
+    """A decoded server frame; `raw` is the line as received, without its newline."""
+
+    def __init__(self, raw):
+        objects = []  # every decoded object's key/value pairs; the outermost comes last
+
+        def keep_pairs(pairs):
+            objects.append(pairs)
+            return dict(pairs)
+
+        try:
+            value = json.loads(raw.decode("utf-8"), object_pairs_hook=keep_pairs)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise AssertionError(f"server sent a line that is not UTF-8 JSON ({exc}): {short(raw)}")
+        if not isinstance(value, dict):
+            raise AssertionError(f"server sent a frame that is not an object: {short(raw)}")
+        super().__init__(value)
+        self.raw = raw
+        top_keys = [key for key, _ in objects[-1]]
+        if len(top_keys) != len(set(top_keys)):
+            raise AssertionError(f"server frame with duplicate keys: {short(raw)}")
+        self._check_shape()
+
+    @property
+    def type(self):
+        return self.get("type")
+
+    @property
+    def sender(self):
+        return self.get("sender")
+
+    @property
+    def body(self):
+        return self.get("body")
+
+    @property
+    def content(self):
+        body = self.get("body")
+        return body.get("content") if isinstance(body, dict) else None
+
+    def _check_shape(self):
+        # Every server frame is {"type":T,"body":{"content":C}}, plus "sender"
+        # for message and pubkey; a relayed message body is the client's own.
+        def fail(why):
+            raise AssertionError(f"malformed server frame ({why}): {short(self.raw)}")
+
+        if not isinstance(self.type, str):
+            fail("type is not a string")
+        has_sender = self.type in ("message", "pubkey")
+        expected_keys = {"type", "body", "sender"} if has_sender else {"type", "body"}
+        if set(self) != expected_keys:
+            fail(f"keys {sorted(self)} instead of {sorted(expected_keys)}")
+        if has_sender and not isinstance(self.sender, str):
+            fail("sender is not a string")
+        if not isinstance(self.body, dict):
+            fail("body is not an object")
+        if self.type != "message":
+            if set(self.body) != {"content"} or not isinstance(self.content, str):
+                fail('body is not {"content": <string>}')
+
+    def __repr__(self):
+        return short(self.raw.decode("utf-8", "backslashreplace"))
+
+
+class Client:
+    def __init__(self, reader, writer, label):
+        self.reader = reader
+        self.writer = writer
+        self.label = label
+        self.name = None  # username once registered
+        self.pubkey = None
+        self.room = None
+
+    def __repr__(self):
+        return f"<Client {self.label}>"
+
+    @classmethod
+    async def connect(cls, host, port, *, label=None, rcvbuf=None, timeout=DEFAULT_TIMEOUT):
+        """Open a connection. `rcvbuf` shrinks the kernel receive buffer (slow-consumer tests)."""
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if rcvbuf is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            sock.setblocking(False)
+            await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, (host, port)), timeout)
+            reader, writer = await asyncio.open_connection(sock=sock, limit=READ_LIMIT)
+        except BaseException:
+            sock.close()
+            raise
+        return cls(reader, writer, label or f"client:{sock.getsockname()[1]}")
+
+    def _fail(self, message):
+        raise AssertionError(f"[{self.label}] {short(message, 2000)}")
+
+    # -- sending ---------------------------------------------------------
+
+    async def send(self, *frames):
+        """Send frames (dicts, str or bytes) pipelined in one write."""
+        self.writer.write(b"".join(encode(f) for f in frames))
+        await self.writer.drain()
+
+    async def send_chunked(self, data, chunk_size=1, pause=0.001):
+        """Send `data` (a frame or bytes) in small pieces with pauses, to split it over reads."""
+        data = encode(data)
+        for i in range(0, len(data), chunk_size):
+            self.writer.write(data[i:i + chunk_size])
+            await self.writer.drain()
+            await asyncio.sleep(pause)
+
+    # -- receiving -------------------------------------------------------
+
+    async def recv_line(self, timeout=DEFAULT_TIMEOUT):
+        """Next raw line including its newline; b"" on EOF (a partial line at EOF lacks the newline)."""
+        try:
+            return await asyncio.wait_for(self.reader.readline(), timeout)
+        except asyncio.TimeoutError:
+            self._fail(f"no frame within {timeout:.1f} s")
+        except ConnectionError as exc:
+            self._fail(f"connection error while waiting for a frame: {exc!r}")
+
+    async def recv(self, timeout=DEFAULT_TIMEOUT):
+        line = await self.recv_line(timeout)
+        if not line:
+            self._fail("server closed the connection while a frame was expected")
+        if not line.endswith(b"\n"):
+            self._fail(f"partial line before EOF: {short(line)}")
+        return Frame(line[:-1])
+
+    async def expect(self, type_, content=None, sender=None, *, body=None, timeout=DEFAULT_TIMEOUT):
+        """Receive the next frame and check it; None means "any value" for content/sender/body."""
+        frame = await self.recv(timeout)
+        mismatches = []
+        if frame.type != type_:
+            mismatches.append(f"type {frame.type!r} != {type_!r}")
+        if content is not None and frame.content != content:
+            mismatches.append(f"content {short(frame.content)} != {short(content)}")
+        if sender is not None and frame.sender != sender:
+            mismatches.append(f"sender {frame.sender!r} != {sender!r}")
+        if body is not None and frame.body != body:
+            mismatches.append(f"body {short(frame.body)} != {short(body)}")
+        if mismatches:
+            self._fail(f"unexpected frame {frame!r}: " + "; ".join(mismatches))
+        return frame
+
+    async def expect_error(self, text, timeout=DEFAULT_TIMEOUT):
+        return await self.expect("error", text, timeout=timeout)
+
+    async def expect_system(self, text, timeout=DEFAULT_TIMEOUT):
+        return await self.expect("system", text, timeout=timeout)
+
+    async def expect_welcome(self, text, timeout=DEFAULT_TIMEOUT):
+        return await self.expect("welcome", text, timeout=timeout)
+
+    async def expect_message(self, sender, body=None, *, raw_body=None, timeout=DEFAULT_TIMEOUT):
+        """A relayed message; `raw_body` (bytes/str) must appear verbatim in the line."""
+        if isinstance(raw_body, str):
+            raw_body = raw_body.encode()
+        if raw_body is not None and body is None:
+            body = json.loads(raw_body)
+        frame = await self.expect("message", sender=sender, body=body, timeout=timeout)
+        if raw_body is not None and raw_body not in frame.raw:
+            self._fail(f"body not relayed byte-exactly: sent {short(raw_body)}, got line {short(frame.raw)}")
+        return frame
+
+    async def expect_pubkeys(self, keys, timeout=DEFAULT_TIMEOUT):
+        """Receive len(keys) pubkey frames in any order; `keys` maps sender -> PEM."""
+        got = {}
+        for _ in keys:
+            frame = await self.expect("pubkey", timeout=timeout)
+            if frame.sender in got:
+                self._fail(f"second pubkey frame from {frame.sender!r}: {frame!r}")
+            got[frame.sender] = frame.content
+        if got != keys:
+            self._fail(f"pubkeys {short(got)} != {short(keys)}")
+        return got
+
+    async def expect_nothing(self, seconds=0.3):
+        """Assert that no frame (and no EOF) arrives within `seconds`."""
+        try:
+            line = await asyncio.wait_for(self.reader.readline(), seconds)
+        except asyncio.TimeoutError:
+            return
+        except ConnectionError as exc:
+            self._fail(f"connection error while expecting silence: {exc!r}")
+        if not line:
+            self._fail("server closed the connection while expecting silence")
+        self._fail(f"unexpected frame while expecting silence: {short(line)}")
+
+    async def drain_until_closed(self, timeout=DEFAULT_TIMEOUT):
+        """Read until EOF or reset, then close our side; return the raw lines
+        received, each with its newline except a partial last one."""
+        lines = []
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                line = await asyncio.wait_for(self.reader.readline(), max(remaining, 0))
+            except asyncio.TimeoutError:
+                self._fail(f"connection still open after {timeout:.1f} s (received {len(lines)} lines)")
+            except ConnectionError:
+                break
+            except asyncio.LimitOverrunError:
+                self._fail("line longer than the read limit")
+            if not line:
+                break
+            lines.append(line)
+        self.writer.close()  # like a real client: the server may wait for our FIN
+        return lines
+
+    async def expect_closed(self, timeout=DEFAULT_TIMEOUT):
+        """Assert the server closes the connection (EOF or reset) with nothing more sent."""
+        lines = await self.drain_until_closed(timeout)
+        if lines:
+            self._fail(f"frames before the close: {short(lines)}")
+
+    def stop_reading(self):
+        """Stop reading from the socket so the kernel buffers fill up (slow consumer)."""
+        self.writer.transport.pause_reading()
+
+    def resume_reading(self):
+        self.writer.transport.resume_reading()
+
+    # -- protocol helpers ------------------------------------------------
+
+    async def register(self, name, pubkey=None):
+        """Set the username; expects `Username set to: <trimmed name>`."""
+        extra = {} if pubkey is None else {"pubkey": pubkey}
+        await self.send(command("username", name, **extra))
+        trimmed = name.strip(ASCII_WHITESPACE)
+        await self.expect_welcome(f"Username set to: {trimmed}")
+        self.name, self.pubkey = trimmed, pubkey
+        self.label = trimmed
+
+    async def create(self, room):
+        """Create a room; expects the welcome and the creator's own system frame."""
+        await self.send(command("create", room))
+        room = room.strip(ASCII_WHITESPACE)
+        await self.expect_welcome(f"Created and joined room: {room}")
+        await self.expect_system(f"{self.name} created the room")
+        self.room = room
+
+    async def join(self, room):
+        """Join a room; expects only the welcome (key frames are the caller's business)."""
+        await self.send(command("join", room))
+        room = room.strip(ASCII_WHITESPACE)
+        await self.expect_welcome(f"Joined room: {room}")
+        self.room = room
+
+    async def leave(self):
+        await self.send(command("leave"))
+        await self.expect_welcome(f"Left room: {self.room}")
+        self.room = None
+
+    async def say(self, content, to=None, **extra):
+        """Send a message (no reply is expected)."""
+        if to is not None:
+            extra["to"] = to
+        await self.send(command("message", content, **extra))
+
+    # -- closing ---------------------------------------------------------
+
+    async def close(self):
+        """Orderly close (FIN)."""
+        if not self.writer.is_closing():
+            self.writer.close()
+        try:
+            await asyncio.wait_for(self.writer.wait_closed(), DEFAULT_TIMEOUT)
+        except (ConnectionError, asyncio.TimeoutError):
+            pass
+
+    async def shutdown_write(self):
+        """Half-close: the server sees EOF while we can still read."""
+        self.writer.write_eof()
+        await self.writer.drain()
+
+    def abort(self):
+        """Abrupt close: SO_LINGER 0 makes the kernel send a reset instead of a FIN."""
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None and not self.writer.is_closing():
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.writer.transport.abort()
+
+
+async def form_room(room, *members):
+    """First member creates `room`, the rest join one by one; consumes every
+    frame this produces (joins and key exchange), so the room starts quiet."""
+    first, *rest = members
+    await first.create(room)
+    inside = [first]
+    for entrant in rest:
+        await entrant.join(room)
+        await entrant.expect_pubkeys({m.name: m.pubkey for m in inside if m.pubkey is not None})
+        for member in inside:
+            await member.expect_system(f"{entrant.name} joined the room")
+            if entrant.pubkey is not None:
+                await member.expect("pubkey", entrant.pubkey, sender=entrant.name)
+        inside.append(entrant)

@@ -1,0 +1,69 @@
+"""unittest base class: a fresh server per test, checked for a clean exit afterwards."""
+
+import asyncio
+import os
+import time
+import unittest
+
+from cturn_client import DEFAULT_TIMEOUT, Client
+from server_process import ServerProcess, print_log
+
+
+class ServerTestCase(unittest.IsolatedAsyncioTestCase):
+    """Each test gets its own server started with `server_flags` and `server_env`.
+
+    At teardown the clients are closed and the server must still be running,
+    then exit 0 on SIGTERM with no sanitizer report; its log is printed when
+    the test failed (or always with CTURN_TEST_SHOW_LOG=1).
+    """
+
+    server_flags = ()
+    server_env = {}
+
+    async def asyncSetUp(self):
+        self.clients = []
+        self.server = ServerProcess(self.server_flags, env=self.server_env)
+        await asyncio.to_thread(self.server.start)
+
+    async def asyncTearDown(self):
+        failed = not getattr(self._outcome, "success", True)
+        try:
+            for client in self.clients:
+                if failed:
+                    client.abort()
+                else:
+                    await client.close()
+            # Both raise with the server log in their message.
+            self.server.assert_alive()
+            await asyncio.to_thread(self.server.stop)
+        finally:
+            self.server.kill()
+        if failed or os.environ.get("CTURN_TEST_SHOW_LOG"):
+            print_log(self.server)
+
+    async def connect(self, label=None, **kwargs):
+        client = await Client.connect(self.server.host, self.server.port, label=label, **kwargs)
+        self.clients.append(client)
+        return client
+
+    async def user(self, name, pubkey=None, **kwargs):
+        """A connected client with its username set."""
+        client = await self.connect(label=name, **kwargs)
+        await client.register(name, pubkey)
+        return client
+
+    async def users(self, *names):
+        return [await self.user(name) for name in names]
+
+    async def retry_while(self, client, frame, busy_error, timeout=DEFAULT_TIMEOUT):
+        """Send `frame` until the reply is not the error `busy_error` and return
+        that reply. For effects of a disconnect (a name or room being freed),
+        which the server may process after the client's socket is gone."""
+        deadline = time.monotonic() + timeout
+        while True:
+            await client.send(frame)
+            reply = await client.recv()
+            if reply != {"type": "error", "body": {"content": busy_error}}:
+                return reply
+            self.assertLess(time.monotonic(), deadline, f"still {busy_error!r} after {timeout} s")
+            await asyncio.sleep(0.05)

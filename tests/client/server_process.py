@@ -1,0 +1,146 @@
+"""Runs the cturn-server binary for a test: start on a free port, keep its log, stop it."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+
+from cturn_client import TIMEOUT_SCALE
+
+LISTENING = re.compile(r"\blistening address=\S+ port=(\d+)")
+# Sanitizer reports do not always change the exit code (e.g. UBSan without halt_on_error).
+SANITIZER_REPORT = re.compile(r"Sanitizer|runtime error:")
+START_TIMEOUT = 20.0 * TIMEOUT_SCALE
+STOP_TIMEOUT = 20.0 * TIMEOUT_SCALE
+
+
+class ServerProcess:
+    """One server process. `flags` are appended to the fixed bind/port/threads
+    flags; `env` adds environment variables (the caller's CTURN_* are dropped)."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, flags=(), binary=None, threads=None, env=None):
+        self.binary = binary or os.environ.get("CTURN_SERVER_BINARY")
+        if not self.binary:
+            raise RuntimeError("set CTURN_SERVER_BINARY to the cturn-server binary")
+        self.threads = threads or os.environ.get("CTURN_TEST_SERVER_THREADS", "2")
+        self.args = [self.binary, "--bind", self.host, "--port", "0",
+                     "--threads", str(self.threads), *flags]
+        self.extra_env = dict(env or {})
+        self.port = None
+        self.lines = []  # every log line so far (stdout and stderr merged)
+        self.signalled = False  # True once we sent SIGTERM/SIGINT ourselves
+        self._reader_done = False
+        self._changed = threading.Condition()
+        self._proc = None
+        self._reader = None
+
+    def start(self):
+        # Strip CTURN_* so a developer's environment cannot change the server's defaults.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CTURN_")}
+        env.update(self.extra_env)
+        self._proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, env=env)
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        with self._changed:
+            ready = self._changed.wait_for(lambda: self.port is not None or self._reader_done,
+                                           START_TIMEOUT)
+        if self.port is None:
+            self._proc.kill()
+            self._proc.wait()
+            why = "exited" if ready else f"printed no listening line within {START_TIMEOUT:.0f} s"
+            raise AssertionError(f"server {why} (exit code {self._proc.returncode})\n{self.log()}")
+        return self
+
+    def _drain(self):
+        for raw in self._proc.stdout:
+            line = raw.decode("utf-8", "backslashreplace").rstrip("\n")
+            with self._changed:
+                self.lines.append(line)
+                match = LISTENING.search(line)
+                if match and self.port is None:
+                    self.port = int(match.group(1))
+                self._changed.notify_all()
+        with self._changed:
+            self._reader_done = True
+            self._changed.notify_all()
+
+    def wait_for_log(self, pattern, timeout=5.0 * TIMEOUT_SCALE, start=0):
+        """Wait until a log line (from index `start` on) matches `pattern`; return it."""
+        regex = re.compile(pattern)
+
+        def find():
+            return next((l for l in self.lines[start:] if regex.search(l)), None)
+
+        with self._changed:
+            self._changed.wait_for(lambda: find() is not None or self._reader_done, timeout)
+            line = find()
+        if line is None:
+            raise AssertionError(f"no log line matching {pattern!r}\n{self.log()}")
+        return line
+
+    def log(self, last=200):
+        with self._changed:
+            lines = self.lines[-last:]
+        return "---- server log ----\n" + "\n".join(lines) + "\n---- end of server log ----"
+
+    def sanitizer_reports(self):
+        with self._changed:
+            return [l for l in self.lines if SANITIZER_REPORT.search(l)]
+
+    @property
+    def returncode(self):
+        return self._proc.poll()
+
+    def assert_alive(self):
+        """Fail loudly if the server exited without being told to (crash, sanitizer abort)."""
+        code = self._proc.poll()
+        if code is not None and not self.signalled:
+            raise AssertionError(f"server died unexpectedly with exit code {code}\n{self.log()}")
+
+    def send_signal(self, sig=signal.SIGTERM):
+        if self._proc.poll() is None:
+            self.signalled = True
+            self._proc.send_signal(sig)
+
+    def wait(self, timeout=STOP_TIMEOUT):
+        """Wait for exit and the end of the log; return the exit code (fails on timeout)."""
+        try:
+            code = self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+            raise AssertionError(f"server did not exit within {timeout:.0f} s\n{self.log()}")
+        self._reader.join(timeout)
+        self._proc.stdout.close()
+        return code
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Signal the server (unless it already exited) and assert a clean exit 0."""
+        self.assert_alive()
+        self.send_signal(sig)
+        code = self.wait(timeout)
+        if code != 0:
+            raise AssertionError(f"server exited with code {code}, expected 0\n{self.log()}")
+        reports = self.sanitizer_reports()
+        if reports:
+            raise AssertionError("sanitizer reports in the server log:\n" + "\n".join(reports)
+                                 + "\n" + self.log())
+
+    def kill(self):
+        """Last-resort cleanup; never raises."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        if self._reader:
+            self._reader.join(5)
+        if self._proc:
+            self._proc.stdout.close()
+
+
+def print_log(server, file=sys.stderr):
+    print(server.log(), file=file, flush=True)

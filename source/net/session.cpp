@@ -5,7 +5,6 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <exception>
@@ -21,8 +20,24 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// A read buffer that grew for one large frame is given back once it is idle.
-constexpr std::size_t idle_buffer_capacity = 4096;
+// How much to read at a time: grows while reads fill the space offered and
+// shrinks while they use little of it, so that busy connections make few
+// system calls and idle ones hold a small buffer.
+class read_sizer {
+ public:
+  std::size_t next() const { return size_; }
+  void record(std::size_t received, std::size_t offered) {
+    if (received == offered)
+      size_ = std::min(size_ * 2, largest);
+    else if (received < size_ / 4)
+      size_ = std::max(size_ / 2, smallest);
+  }
+
+ private:
+  static constexpr std::size_t smallest = 256;
+  static constexpr std::size_t largest = 64 * 1024;
+  std::size_t size_ = smallest;
+};
 
 std::string_view describe(const boost::system::error_code& error) {
   if (error == asio::error::eof)
@@ -53,7 +68,6 @@ session::session(tcp::socket socket, hub_service& hub, const server_config& conf
       config_(config),
       id_(id),
       slot_(std::move(slot)),
-      writer_wakeup_(socket_.get_executor()),
       deadline_(socket_.get_executor()) {}
 
 void session::start() {
@@ -85,6 +99,10 @@ void session::begin() {
     });
   }
 
+  spawn(read_loop());
+}
+
+void session::spawn(asio::awaitable<void> task) {
   const auto on_exit = [self = shared_from_this()](std::exception_ptr failure) {
     if (!failure)
       return;
@@ -95,35 +113,46 @@ void session::begin() {
     }
     self->stop("internal error");
   };
-  asio::co_spawn(socket_.get_executor(), read_loop(),
-                 asio::bind_executor(socket_.get_executor(), on_exit));
-  asio::co_spawn(socket_.get_executor(), write_loop(),
+  asio::co_spawn(socket_.get_executor(), std::move(task),
                  asio::bind_executor(socket_.get_executor(), on_exit));
 }
 
 asio::awaitable<void> session::read_loop() {
   const auto self = shared_from_this();
+  // A line may hold max_line_bytes plus its '\n'; a partial line that reaches
+  // this size without one is too long.
   const std::size_t buffer_limit =
       config_.max_line_bytes == 0 ? std::string().max_size() : config_.max_line_bytes + 1;
   rate_limiter limiter(config_.rate_limit, config_.rate_burst, rate_limiter::clock::now());
+  read_sizer sizer;
   std::string buffer;
   std::vector<tl::expected<command, protocol_error>> batch;
 
+  // This is async_read_until written out: the buffer grows here, in the
+  // coroutine, so that a failed allocation ends this session through spawn()'s
+  // handler instead of unwinding out of an I/O thread and leaving a ghost.
   for (;;) {
-    const auto [error, ignored] = co_await asio::async_read_until(
-        socket_, asio::dynamic_buffer(buffer, buffer_limit), '\n', use_tuple);
-    if (stopped_)
-      co_return;
-    if (error == asio::error::not_found) {
+    if (buffer.size() >= buffer_limit) {
       stop_reason_ = "line too long";
       hub_.post([self](room_hub& hub) { hub.fail(*self, protocol_error::message_too_long); });
       co_return co_await discard_input();
     }
+    const std::size_t old_size = buffer.size();
+    const std::size_t room =
+        std::min(std::max(sizer.next(), buffer.capacity() - old_size), buffer_limit - old_size);
+    buffer.resize(old_size + room);
+    const auto [error, received] =
+        co_await socket_.async_read_some(asio::buffer(buffer.data() + old_size, room), use_tuple);
+    buffer.resize(old_size + received);
+    sizer.record(received, room);
+    if (stopped_)
+      co_return;
     if (error)
       co_return stop(describe(error));
 
     std::size_t consumed = 0;
-    for (std::size_t end; (end = buffer.find('\n', consumed)) != std::string::npos;) {
+    for (std::size_t end;
+         (end = buffer.find('\n', std::max(consumed, old_size))) != std::string::npos;) {
       std::string_view line(buffer.data() + consumed, end - consumed);
       consumed = end + 1;
       if (!line.empty() && line.back() == '\r')
@@ -140,10 +169,11 @@ asio::awaitable<void> session::read_loop() {
       }
       batch.push_back(decode(line));
     }
-    buffer.erase(0, consumed);
     co_await submit(batch);
-    if (buffer.empty() && buffer.capacity() > idle_buffer_capacity)
-      buffer.shrink_to_fit();
+    buffer.erase(0, consumed);
+    // An idle connection keeps no read buffer beyond what its traffic needs.
+    if (buffer.empty() && buffer.capacity() > 2 * sizer.next())
+      std::string().swap(buffer);
   }
 }
 
@@ -169,7 +199,7 @@ asio::awaitable<void> session::submit(std::vector<tl::expected<command, protocol
 asio::awaitable<void> session::discard_input() {
   // Keep reading until the client closes, so that closing our end does not
   // reset the connection and destroy the error frame before it is read.
-  char scratch[512];
+  char scratch[4096];
   for (;;) {
     const auto [error, ignored] =
         co_await socket_.async_read_some(asio::buffer(scratch), use_tuple);
@@ -178,31 +208,28 @@ asio::awaitable<void> session::discard_input() {
   }
 }
 
+// Runs only while there is output: the first frame queued to an idle session
+// starts it and it ends when the queue is empty, so an idle connection holds
+// no writer frame and no wake-up timer.
 asio::awaitable<void> session::write_loop() {
   const auto self = shared_from_this();
   std::vector<frame> writing;
   std::vector<asio::const_buffer> buffers;
+  bool close_now = false;
   for (;;) {
-    bool flushed_for_close = false;
     {
       const std::lock_guard lock(queue_mutex_);
-      if (!queue_.empty()) {
-        writing.swap(queue_);
-      } else if (close_requested_) {
-        flushed_for_close = true;
+      if (queue_.empty()) {
+        writer_running_ = false;
+        close_now = close_requested_;
       } else {
-        writer_parked_ = true;
+        writing.swap(queue_);
       }
     }
     if (stopped_)
       co_return;
-    if (flushed_for_close)
+    if (writing.empty())
       break;
-    if (writing.empty()) {
-      writer_wakeup_.expires_at(asio::steady_timer::time_point::max());
-      co_await writer_wakeup_.async_wait(use_tuple);
-      continue;
-    }
 
     // Everything queued goes out in one gathered write.
     buffers.clear();
@@ -220,12 +247,14 @@ asio::awaitable<void> session::write_loop() {
 
   // Orderly close: our FIN follows the last frame; the reader stops the
   // session when the client closes its side (or the deadline does).
-  boost::system::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  if (close_now) {
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  }
 }
 
 void session::deliver(const frame& bytes) {
-  bool wake_writer = false;
+  bool start_writer = false;
   bool overflowed = false;
   {
     const std::lock_guard lock(queue_mutex_);
@@ -238,33 +267,33 @@ void session::deliver(const frame& bytes) {
     } else {
       queue_.push_back(bytes);
       queued_bytes_ += bytes->size();
-      wake_writer = std::exchange(writer_parked_, false);
+      start_writer = !std::exchange(writer_running_, true);
     }
   }
   if (overflowed) {
     log_event(log_level::warn, "slow-consumer", {{"id", id_}});
     asio::post(socket_.get_executor(),
                [self = shared_from_this()] { self->stop("slow consumer"); });
-  } else if (wake_writer) {
-    asio::post(socket_.get_executor(),
-               [self = shared_from_this()] { self->writer_wakeup_.cancel(); });
+  } else if (start_writer) {
+    spawn(write_loop());
   }
 }
 
 void session::close_after_flush() {
-  bool wake_writer = false;
+  bool start_writer = false;
   {
     const std::lock_guard lock(queue_mutex_);
-    if (close_requested_)
+    if (close_requested_ || !accepting_)
       return;
     close_requested_ = true;
-    wake_writer = std::exchange(writer_parked_, false);
+    start_writer = !std::exchange(writer_running_, true);
   }
-  asio::post(socket_.get_executor(), [self = shared_from_this(), wake_writer] {
+  // A running writer half-closes once it has drained the queue.
+  if (start_writer)
+    spawn(write_loop());
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
     if (self->stop_reason_.empty())
       self->stop_reason_ = "closed by server";
-    if (wake_writer)
-      self->writer_wakeup_.cancel();
     self->arm_close_deadline();
   });
 }
@@ -293,7 +322,6 @@ void session::stop(std::string_view reason) {
   }
   boost::system::error_code ignored;
   socket_.close(ignored);
-  writer_wakeup_.cancel();
   deadline_.cancel();
   hub_.post([self = shared_from_this(), reason = stop_reason_](room_hub& hub) {
     hub.disconnect(*self, reason);

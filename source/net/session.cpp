@@ -20,17 +20,15 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// How much to read at a time: grows while reads fill the space offered and
-// shrinks while they use little of it, so that busy connections make few
-// system calls and idle ones hold a small buffer.
+// How much to read at a time: starts small, so that a connection that only
+// registers and idles holds a small buffer, and doubles while reads fill the
+// space offered, so that busy connections make few system calls.
 class read_sizer {
  public:
   std::size_t next() const { return size_; }
   void record(std::size_t received, std::size_t offered) {
     if (received == offered)
       size_ = std::min(size_ * 2, largest);
-    else if (received < size_ / 4)
-      size_ = std::max(size_ / 2, smallest);
   }
 
  private:
@@ -68,6 +66,7 @@ session::session(tcp::socket socket, hub_service& hub, const server_config& conf
       config_(config),
       id_(id),
       slot_(std::move(slot)),
+      writer_wakeup_(socket_.get_executor()),
       deadline_(socket_.get_executor()) {}
 
 void session::start() {
@@ -100,6 +99,7 @@ void session::begin() {
   }
 
   spawn(read_loop());
+  spawn(write_loop());
 }
 
 void session::spawn(asio::awaitable<void> task) {
@@ -208,28 +208,31 @@ asio::awaitable<void> session::discard_input() {
   }
 }
 
-// Runs only while there is output: the first frame queued to an idle session
-// starts it and it ends when the queue is empty, so an idle connection holds
-// no writer frame and no wake-up timer.
 asio::awaitable<void> session::write_loop() {
   const auto self = shared_from_this();
   std::vector<frame> writing;
   std::vector<asio::const_buffer> buffers;
-  bool close_now = false;
   for (;;) {
+    bool flushed_for_close = false;
     {
       const std::lock_guard lock(queue_mutex_);
-      if (queue_.empty()) {
-        writer_running_ = false;
-        close_now = close_requested_;
-      } else {
+      if (!queue_.empty()) {
         writing.swap(queue_);
+      } else if (close_requested_) {
+        flushed_for_close = true;
+      } else {
+        writer_parked_ = true;
       }
     }
     if (stopped_)
       co_return;
-    if (writing.empty())
+    if (flushed_for_close)
       break;
+    if (writing.empty()) {
+      writer_wakeup_.expires_at(asio::steady_timer::time_point::max());
+      co_await writer_wakeup_.async_wait(use_tuple);
+      continue;
+    }
 
     // Everything queued goes out in one gathered write.
     buffers.clear();
@@ -247,14 +250,12 @@ asio::awaitable<void> session::write_loop() {
 
   // Orderly close: our FIN follows the last frame; the reader stops the
   // session when the client closes its side (or the deadline does).
-  if (close_now) {
-    boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
-  }
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void session::deliver(const frame& bytes) {
-  bool start_writer = false;
+  bool wake_writer = false;
   bool overflowed = false;
   {
     const std::lock_guard lock(queue_mutex_);
@@ -267,33 +268,33 @@ void session::deliver(const frame& bytes) {
     } else {
       queue_.push_back(bytes);
       queued_bytes_ += bytes->size();
-      start_writer = !std::exchange(writer_running_, true);
+      wake_writer = std::exchange(writer_parked_, false);
     }
   }
   if (overflowed) {
     log_event(log_level::warn, "slow-consumer", {{"id", id_}});
     asio::post(socket_.get_executor(),
                [self = shared_from_this()] { self->stop("slow consumer"); });
-  } else if (start_writer) {
-    spawn(write_loop());
+  } else if (wake_writer) {
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this()] { self->writer_wakeup_.cancel(); });
   }
 }
 
 void session::close_after_flush() {
-  bool start_writer = false;
+  bool wake_writer = false;
   {
     const std::lock_guard lock(queue_mutex_);
-    if (close_requested_ || !accepting_)
+    if (close_requested_)
       return;
     close_requested_ = true;
-    start_writer = !std::exchange(writer_running_, true);
+    wake_writer = std::exchange(writer_parked_, false);
   }
-  // A running writer half-closes once it has drained the queue.
-  if (start_writer)
-    spawn(write_loop());
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  asio::post(socket_.get_executor(), [self = shared_from_this(), wake_writer] {
     if (self->stop_reason_.empty())
       self->stop_reason_ = "closed by server";
+    if (wake_writer)
+      self->writer_wakeup_.cancel();
     self->arm_close_deadline();
   });
 }
@@ -322,6 +323,7 @@ void session::stop(std::string_view reason) {
   }
   boost::system::error_code ignored;
   socket_.close(ignored);
+  writer_wakeup_.cancel();
   deadline_.cancel();
   hub_.post([self = shared_from_this(), reason = stop_reason_](room_hub& hub) {
     hub.disconnect(*self, reason);

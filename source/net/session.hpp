@@ -35,8 +35,8 @@ class connection_slot {
 };
 
 // One client connection: a reader coroutine that splits lines, decodes them
-// and hands them to the hub, and a writer coroutine, started on demand, that
-// drains a byte-bounded queue. Both run on the socket's strand; the hub reaches the session only
+// and hands them to the hub, and a writer coroutine that drains a
+// byte-bounded queue. Both run on the socket's strand; the hub reaches the session only
 // through deliver() and close_after_flush(), which are safe from any thread.
 class session final : public participant, public std::enable_shared_from_this<session> {
  public:
@@ -67,6 +67,7 @@ class session final : public participant, public std::enable_shared_from_this<se
   const server_config& config_;
   const std::uint64_t id_;
   connection_slot slot_;
+  boost::asio::steady_timer writer_wakeup_;
   boost::asio::steady_timer deadline_;  // username timeout, then the close deadline
   std::string_view stop_reason_;        // always a string literal
   bool stopped_ = false;
@@ -75,7 +76,7 @@ class session final : public participant, public std::enable_shared_from_this<se
   std::mutex queue_mutex_;
   std::vector<frame> queue_;
   std::size_t queued_bytes_ = 0;
-  bool writer_running_ = false;
+  bool writer_parked_ = false;
   bool accepting_ = true;
   bool close_requested_ = false;
 };

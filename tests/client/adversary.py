@@ -312,16 +312,6 @@ class AdversaryTestCase(ServerTestCase):
         self.probe = ServerProbe(server_pid(self.server))
         self.sanitizer = sanitizer_of(self.server.binary)
 
-    def has_failed(self):
-        """Whether this test has failed so far. (ServerTestCase reads
-        `_outcome.success`, which unittest resets to True while tearDown
-        runs, at least on Python 3.11; the result lists are reliable.)"""
-        result = getattr(getattr(self, "_outcome", None), "result", None)
-        if result is None:
-            return False
-        return any(getattr(test, "test_case", test) is self
-                   for test, _ in list(result.failures) + list(result.errors))
-
     async def asyncTearDown(self):
         """After a passing test, with every test connection closed, a fresh
         client must still be served; then the usual checks (alive, exit 0, no

@@ -25,8 +25,18 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
         self.server = ServerProcess(self.server_flags, env=self.server_env)
         await asyncio.to_thread(self.server.start)
 
+    def has_failed(self):
+        """Whether this test has failed so far. (`_outcome.success` is reset to
+        True while tearDown runs, at least on Python 3.11; the result lists
+        are reliable.)"""
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result is None:
+            return False
+        return any(getattr(test, "test_case", test) is self
+                   for test, _ in list(result.failures) + list(result.errors))
+
     async def asyncTearDown(self):
-        failed = not getattr(self._outcome, "success", True)
+        failed = self.has_failed()
         try:
             for client in self.clients:
                 if failed:

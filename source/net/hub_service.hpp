@@ -66,6 +66,8 @@ class hub_service {
       work(hub_);
     } catch (const std::exception& error) {
       log_event(log_level::error, "hub-error", {{"what", error.what()}});
+    } catch (...) {
+      log_event(log_level::error, "hub-error", {{"what", "unknown"}});
     }
   }
 

@@ -110,6 +110,8 @@ void session::spawn(asio::awaitable<void> task) {
       std::rethrow_exception(failure);
     } catch (const std::exception& error) {
       log_event(log_level::error, "session-error", {{"id", self->id_}, {"what", error.what()}});
+    } catch (...) {
+      log_event(log_level::error, "session-error", {{"id", self->id_}, {"what", "unknown"}});
     }
     self->stop("internal error");
   };

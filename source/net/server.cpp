@@ -152,30 +152,45 @@ asio::awaitable<void> server::accept_loop() {
     // A named strand: see session::submit on temporaries in co_await.
     const auto session_strand = asio::make_strand(io_);
     auto [error, socket] = co_await acceptor_.async_accept(session_strand, use_tuple);
+    if (!error) {
+      if (std::exchange(exhausted, false))
+        log_event(log_level::info, "accept-resumed");
+      // Even during shutdown: the session tells the client why it closes.
+      admit(std::move(socket));
+    }
     if (shutting_down_ || error == asio::error::operation_aborted)
       co_return;
-    if (error) {
+    if (error && is_resource_exhaustion(error)) {
       // Out of descriptors or memory: existing clients keep being served;
       // try again shortly instead of spinning on the same error.
-      if (is_resource_exhaustion(error)) {
-        if (!std::exchange(exhausted, true))
-          log_event(log_level::warn, "accept-error", {{"error", error.message()}});
-        asio::steady_timer pause(control_, accept_retry_delay);
-        co_await pause.async_wait(use_tuple);
-      }
-      continue;
+      if (!std::exchange(exhausted, true))
+        log_event(log_level::warn, "accept-error", {{"error", error.message()}});
+      asio::steady_timer pause(control_, accept_retry_delay);
+      co_await pause.async_wait(use_tuple);
     }
-    if (std::exchange(exhausted, false))
-      log_event(log_level::info, "accept-resumed");
+  }
+}
 
-    if (connections_->load(std::memory_order_relaxed) >= max_connections_) {
-      turn_away(std::move(socket));
-      continue;
-    }
-    connections_->fetch_add(1, std::memory_order_relaxed);
-    std::make_shared<session>(std::move(socket), hub_, config_, next_id_++,
-                              connection_slot(connections_))
-        ->start();
+void server::admit(tcp::socket socket) {
+  if (!shutting_down_ && connections_->load(std::memory_order_relaxed) >= max_connections_)
+    return turn_away(std::move(socket));
+  connections_->fetch_add(1, std::memory_order_relaxed);
+  std::make_shared<session>(std::move(socket), hub_, config_, next_id_++,
+                            connection_slot(connections_))
+      ->start();
+}
+
+// Connections the kernel has completed but the server has not accepted yet
+// would be reset when the listener closes; accept them so that they hear
+// `Server shutting down` like everyone else.
+void server::admit_backlog() {
+  boost::system::error_code error;
+  acceptor_.non_blocking(true, error);
+  while (!error) {
+    tcp::socket socket(asio::make_strand(io_));
+    acceptor_.accept(socket, error);
+    if (!error)
+      admit(std::move(socket));
   }
 }
 
@@ -204,6 +219,7 @@ void server::wait_for_signal() {
 
 void server::begin_shutdown() {
   shutting_down_ = true;
+  admit_backlog();
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   hub_.post([this](room_hub& hub) {

@@ -26,6 +26,8 @@ class server {
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  void admit(boost::asio::ip::tcp::socket socket);
+  void admit_backlog();
   void turn_away(boost::asio::ip::tcp::socket socket);
   void wait_for_signal();
   void begin_shutdown();

@@ -37,6 +37,8 @@ class read_sizer {
   std::size_t size_ = smallest;
 };
 
+constexpr std::size_t large_buffer = 4096;
+
 std::string_view describe(const boost::system::error_code& error) {
   if (error == asio::error::eof)
     return "eof";
@@ -173,8 +175,8 @@ asio::awaitable<void> session::read_loop() {
     }
     co_await submit(batch);
     buffer.erase(0, consumed);
-    // An idle connection keeps no read buffer beyond what its traffic needs.
-    if (buffer.empty() && buffer.capacity() > 2 * sizer.next())
+    // A buffer that grew for one large line is given back once it is empty.
+    if (buffer.empty() && buffer.capacity() > std::max(large_buffer, 2 * sizer.next()))
       std::string().swap(buffer);
   }
 }

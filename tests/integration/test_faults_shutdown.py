@@ -7,11 +7,12 @@ scheduling slack), whatever the clients do.
 """
 
 import asyncio
+import os
 import signal
 import time
 import unittest
 
-from adversary import DEFAULT_TIMEOUT, AdversaryTestCase, gather_all
+from adversary import DEFAULT_TIMEOUT, AdversaryTestCase, gather_all, server_pid
 from cturn_client import Frame, command, form_room
 
 GRACE = 1.5
@@ -126,6 +127,22 @@ class ShutdownUnderLoad(AdversaryTestCase):
         self.assertEqual(await stop, 0)
         self.assertLess(time.monotonic() - started, GRACE + SLACK)
         self.assertGreater(received, 0)
+
+    async def test_connections_still_in_the_accept_backlog(self):
+        """Connections the kernel completed but the server had not accepted yet
+        when the signal came get the notice too, not a reset."""
+        pid = server_pid(self.server)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            waiting = [await self.connect() for _ in range(8)]
+            self.server.send_signal(signal.SIGTERM)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        stop = asyncio.create_task(
+            asyncio.to_thread(self.server.wait, GRACE + SLACK + DEFAULT_TIMEOUT))
+        for client in waiting:
+            await self.expect_end(client)
+        self.assertEqual(await stop, 0)
 
     async def test_sigterm_with_many_stalled_clients(self):
         alice = await self.user("alice")

@@ -35,8 +35,8 @@ class connection_slot {
 };
 
 // One client connection: a reader coroutine that splits lines, decodes them
-// and hands them to the hub, and a writer coroutine that drains a
-// byte-bounded queue. Both run on the socket's strand; the hub reaches the session only
+// and hands them to the hub, and a writer coroutine that drains a byte-bounded
+// queue. Both run on the socket's strand; the hub reaches the session only
 // through deliver() and close_after_flush(), which are safe from any thread.
 class session final : public participant, public std::enable_shared_from_this<session> {
  public:

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/json/error.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -28,6 +29,7 @@
 #include "log.hpp"
 #include "protocol/decode.hpp"
 #include "protocol/encode.hpp"
+#include "protocol/json_text.hpp"
 #include "protocol/names.hpp"
 
 namespace {
@@ -49,10 +51,15 @@ void require(bool condition, const char* what, std::string_view detail = {}) {
     violated(what, detail);
 }
 
+// Exponents past the range of int are valid JSON that Boost.JSON 1.81
+// rejects; read them the way the decoder does.
 json::value parse_json(std::string_view text, json::error_code& ec) {
   json::parse_options options;
   options.max_depth = 2 * cturn::max_json_depth;
-  return json::parse(text, ec, {}, options);
+  json::value value = json::parse(text, ec, {}, options);
+  if (ec == json::error::exponent_overflow)
+    value = json::parse(cturn::with_short_exponents(text), ec, {}, options);
+  return value;
 }
 
 bool is_error_text(std::string_view text) {

@@ -13,6 +13,21 @@ frame make_frame(std::string&& text) {
   return std::make_shared<const std::string>(std::move(text));
 }
 
+// `{"type":<type>,"sender":<sender>,"body":<body_json>}`, body_json verbatim.
+frame encode_from_sender(std::string_view type, std::string_view sender,
+                         std::string_view body_json) {
+  std::string text;
+  text.reserve(32 + type.size() + sender.size() + body_json.size());
+  text.append(R"({"type":)");
+  append_json_string(text, type);
+  text.append(R"(,"sender":)");
+  append_json_string(text, sender);
+  text.append(R"(,"body":)");
+  text.append(body_json);
+  text.append("}\n");
+  return make_frame(std::move(text));
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
@@ -70,25 +85,14 @@ frame encode_error(protocol_error error) {
 }
 
 frame encode_message(std::string_view sender, std::string_view body_json) {
-  std::string text;
-  text.reserve(40 + sender.size() + body_json.size());
-  text.append(R"({"type":"message","sender":)");
-  append_json_string(text, sender);
-  text.append(R"(,"body":)");
-  text.append(body_json);
-  text.append("}\n");
-  return make_frame(std::move(text));
+  return encode_from_sender("message", sender, body_json);
 }
 
 frame encode_public_key(std::string_view sender, std::string_view pem) {
-  std::string text;
-  text.reserve(48 + sender.size() + pem.size());
-  text.append(R"({"type":"pubkey","sender":)");
-  append_json_string(text, sender);
-  text.append(R"(,"body":{"content":)");
-  append_json_string(text, pem);
-  text.append("}}\n");
-  return make_frame(std::move(text));
+  std::string body = R"({"content":)";
+  append_json_string(body, pem);
+  body.push_back('}');
+  return encode_from_sender("pubkey", sender, body);
 }
 
 }  // namespace cturn

@@ -20,7 +20,6 @@ CTURN_TEST_SANITIZER=asan|tsan|none to override the detection.
 
 import asyncio
 import fcntl
-import functools
 import os
 import resource
 import socket
@@ -31,36 +30,10 @@ import time
 
 from cturn_client import DEFAULT_TIMEOUT, TIMEOUT_SCALE, Frame, command, encode, form_room, short
 from cturn_testcase import ServerTestCase
-from server_process import ServerProcess, print_log
+from server_process import ServerProcess, print_log, sanitizer_of
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MIB = 1024 * 1024
-
-
-# -- the kind of build -----------------------------------------------------
-
-@functools.lru_cache(maxsize=None)
-def sanitizer_of(binary):
-    """'asan', 'tsan' or None for the server binary at `binary`."""
-    forced = os.environ.get("CTURN_TEST_SANITIZER")
-    if forced is not None:
-        forced = forced.strip().lower()
-        return None if forced in ("", "0", "none", "no", "off") else forced
-    markers = {b"__asan_init": "asan", b"__tsan_init": "tsan"}
-    tail = b""
-    try:
-        with open(binary, "rb") as image:
-            while True:
-                chunk = image.read(4 * MIB)
-                if not chunk:
-                    return None
-                data = tail + chunk
-                for marker, kind in markers.items():
-                    if marker in data:
-                        return kind
-                tail = data[-32:]
-    except OSError:
-        return None
 
 
 # -- /proc -----------------------------------------------------------------

@@ -64,7 +64,7 @@ asio::awaitable<void> refuse_connection(std::shared_ptr<tcp::socket> client) {
       client->close();
   });
   const frame notice = encode_error(protocol_error::server_full);
-  co_await asio::async_write(*client, asio::buffer(*notice), use_tuple);
+  co_await asio::async_write(*client, asio::buffer(notice.text()), use_tuple);
   boost::system::error_code ignored;
   client->shutdown(tcp::socket::shutdown_send, ignored);
   char scratch[256];

@@ -241,7 +241,7 @@ asio::awaitable<void> session::write_loop() {
     // Everything queued goes out in one gathered write.
     buffers.clear();
     for (const frame& bytes : writing)
-      buffers.push_back(asio::buffer(*bytes));
+      buffers.push_back(asio::buffer(bytes.text()));
     const auto [error, written] = co_await asio::async_write(socket_, buffers, use_tuple);
     writing.clear();
     if (stopped_)
@@ -266,12 +266,12 @@ void session::deliver(const frame& bytes) {
     if (!accepting_ || close_requested_)
       return;
     const std::size_t limit = config_.max_output_bytes;
-    if (limit != 0 && queued_bytes_ + bytes->size() > limit) {
+    if (limit != 0 && queued_bytes_ + bytes.size() > limit) {
       accepting_ = false;
       overflowed = true;
     } else {
       queue_.push_back(bytes);
-      queued_bytes_ += bytes->size();
+      queued_bytes_ += bytes.size();
       wake_writer = std::exchange(writer_parked_, false);
     }
   }

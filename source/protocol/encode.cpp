@@ -9,14 +9,21 @@ void append_escaped_control(std::string& out, unsigned char c) {
   out.append(escaped, sizeof escaped);
 }
 
-frame make_frame(std::string&& text) {
-  return std::make_shared<const std::string>(std::move(text));
+// Frames are assembled here, then copied into their shared allocation: the
+// scratch space is reused, so a frame costs one allocation, not two.
+std::string& scratch() {
+  thread_local std::string text;
+  constexpr std::size_t kept = 64 * 1024;
+  if (text.capacity() > kept)
+    std::string().swap(text);
+  text.clear();
+  return text;
 }
 
 // `{"type":<type>,"sender":<sender>,"body":<body_json>}`, body_json verbatim.
 frame encode_from_sender(std::string_view type, std::string_view sender,
                          std::string_view body_json) {
-  std::string text;
+  std::string& text = scratch();
   text.reserve(32 + type.size() + sender.size() + body_json.size());
   text.append(R"({"type":)");
   append_json_string(text, type);
@@ -25,7 +32,7 @@ frame encode_from_sender(std::string_view type, std::string_view sender,
   text.append(R"(,"body":)");
   text.append(body_json);
   text.append("}\n");
-  return make_frame(std::move(text));
+  return frame(text);
 }
 
 }  // namespace
@@ -62,14 +69,14 @@ void append_json_string(std::string& out, std::string_view text) {
 }
 
 frame encode_frame(std::string_view type, std::string_view content) {
-  std::string text;
+  std::string& text = scratch();
   text.reserve(32 + type.size() + content.size());
   text.append(R"({"type":)");
   append_json_string(text, type);
   text.append(R"(,"body":{"content":)");
   append_json_string(text, content);
   text.append("}}\n");
-  return make_frame(std::move(text));
+  return frame(text);
 }
 
 frame encode_welcome(std::string_view content) {

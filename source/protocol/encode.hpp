@@ -1,16 +1,12 @@
 #pragma once
 
-#include <memory>
 #include <string>
 #include <string_view>
 
 #include "protocol/error.hpp"
+#include "protocol/frame.hpp"
 
 namespace cturn {
-
-// One encoded server frame, newline included. Immutable and shared: a
-// broadcast is encoded once and every recipient's queue holds the same bytes.
-using frame = std::shared_ptr<const std::string>;
 
 // `{"type":<type>,"body":{"content":<content>}}` for welcome, system and error.
 frame encode_frame(std::string_view type, std::string_view content);

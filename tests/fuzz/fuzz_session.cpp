@@ -111,8 +111,8 @@ class recorder final : public cturn::participant {
 
   void deliver(const cturn::frame& bytes) override {
     require(bytes != nullptr, "frame is not null");
-    check_frame(*bytes);
-    step_frames.push_back(*bytes);
+    check_frame(std::string(bytes.text()));
+    step_frames.emplace_back(bytes.text());
   }
   void close_after_flush() override { ++close_requests; }
   std::uint64_t connection_id() const override { return id_; }
@@ -243,7 +243,7 @@ class harness {
   std::size_t index_of(const slot& s) const { return static_cast<std::size_t>(&s - slots_.data()); }
 
   void expect(const slot& s, const cturn::frame& bytes) {
-    expected_[index_of(s)].push_back(*bytes);
+    expected_[index_of(s)].emplace_back(bytes.text());
   }
 
   void close_with(slot& s, const cturn::frame& bytes) {

@@ -23,9 +23,9 @@ class fake_participant final : public participant {
       : id_(id), journal_(shared) {}
 
   void deliver(const frame& bytes) override {
-    frames.push_back(*bytes);
+    frames.emplace_back(bytes.text());
     if (journal_ != nullptr)
-      journal_->push_back({id_, *bytes});
+      journal_->push_back({id_, std::string(bytes.text())});
   }
   void close_after_flush() override { ++close_requests; }
   std::uint64_t connection_id() const override { return id_; }

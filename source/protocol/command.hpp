@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace cturn {
@@ -27,7 +28,11 @@ struct join_room {
 struct leave_room {};
 
 struct send_message {
-  std::string body;               // the `body` object's JSON text, byte for byte as sent
+  // The `body` object's JSON text, byte for byte as sent: a view into the
+  // line the command was decoded from, so it is valid only while that line
+  // is. The session hands every command to the hub before it reuses its read
+  // buffer; not copying the body saves an allocation per message.
+  std::string_view body;
   std::optional<std::string> to;  // directed form
 };
 

@@ -1,6 +1,5 @@
 #include "protocol/decode.hpp"
 
-#include <algorithm>
 #include <array>
 #include <boost/json/error.hpp>
 #include <boost/json/monotonic_resource.hpp>
@@ -46,11 +45,7 @@ decoded decode_message(std::string_view line, const json::object& body) {
     result.to = std::string(to->get_string());
   }
   // The parser accepted the line, so the body's text is there to be found.
-  result.body = std::string(member_text(line, "body").value_or("{}"));
-  // A raw '\r' in valid JSON can only be white space between tokens. Relayed
-  // as is it would split the frame for clients whose line readers also break
-  // on '\r'; a space means the same JSON and keeps the body's length.
-  std::replace(result.body.begin(), result.body.end(), '\r', ' ');
+  result.body = member_text(line, "body").value_or("{}");
   return result;
 }
 

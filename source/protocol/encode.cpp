@@ -1,5 +1,8 @@
 #include "protocol/encode.hpp"
 
+#include <algorithm>
+#include <cstddef>
+
 namespace cturn {
 namespace {
 
@@ -30,7 +33,12 @@ frame encode_from_sender(std::string_view type, std::string_view sender,
   text.append(R"(,"sender":)");
   append_json_string(text, sender);
   text.append(R"(,"body":)");
+  const std::size_t body_start = text.size();
   text.append(body_json);
+  // A raw '\r' in valid JSON can only be white space between tokens. Relayed
+  // as is it would split the frame for clients whose line readers also break
+  // on '\r'; a space means the same JSON and keeps the body's length.
+  std::replace(text.begin() + static_cast<std::ptrdiff_t>(body_start), text.end(), '\r', ' ');
   text.append("}\n");
   return frame(text);
 }

@@ -15,7 +15,8 @@ frame encode_system(std::string_view content);
 frame encode_error(protocol_error error);
 
 // `{"type":"message","sender":<sender>,"body":<body_json>}`; body_json is
-// copied verbatim.
+// copied verbatim, except that a raw carriage return (JSON white space)
+// becomes a space.
 frame encode_message(std::string_view sender, std::string_view body_json);
 
 // `{"type":"pubkey","sender":<sender>,"body":{"content":<pem>}}`.

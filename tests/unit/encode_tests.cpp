@@ -89,6 +89,14 @@ BOOST_AUTO_TEST_CASE(message_frame_copies_the_body_verbatim) {
              "{\"type\":\"message\",\"sender\":\"bob\",\"body\":" + body + "}\n");
 }
 
+// A raw carriage return can only be JSON white space; relayed as is, it would
+// split the frame for clients whose line readers also break on '\r' (found
+// by the fuzzer). A space means the same JSON and keeps the length.
+BOOST_AUTO_TEST_CASE(message_body_carriage_return_becomes_a_space) {
+  BOOST_TEST(cturn::encode_message("a", "{\"content\":\"x\"\r,\r\"iv\":1}").text() ==
+             "{\"type\":\"message\",\"sender\":\"a\",\"body\":{\"content\":\"x\" , \"iv\":1}}\n");
+}
+
 BOOST_AUTO_TEST_CASE(public_key_frame) {
   BOOST_TEST(cturn::encode_public_key("alice", "-----BEGIN PUBLIC KEY-----\nMIIB\n").text() ==
              "{\"type\":\"pubkey\",\"sender\":\"alice\",\"body\":{\"content\":"

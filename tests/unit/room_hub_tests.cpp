@@ -36,8 +36,14 @@ std::string pubkey_frame(const std::string& sender, const std::string& pem) {
 cturn::set_username username(std::string name, std::optional<std::string> key = std::nullopt) {
   return {.name = std::move(name), .public_key = std::move(key)};
 }
-cturn::send_message say(std::string body, std::optional<std::string> to = std::nullopt) {
-  return {.body = std::move(body), .to = std::move(to)};
+// The body is a view: callers pass text that outlives the command.
+cturn::send_message say(std::string_view body) {
+  return {.body = body, .to = std::nullopt};
+}
+cturn::send_message say(std::string_view body, std::string to) {
+  cturn::send_message message{.body = body, .to = std::nullopt};
+  message.to.emplace(std::move(to));
+  return message;
 }
 
 struct hub_fixture {

@@ -14,7 +14,8 @@ class frame {
  public:
   explicit frame(std::string_view text)
       : bytes_(std::make_shared_for_overwrite<char[]>(text.size())), size_(text.size()) {
-    std::memcpy(bytes_.get(), text.data(), text.size());
+    if (!text.empty())  // memcpy from a null pointer is undefined even for 0 bytes
+      std::memcpy(bytes_.get(), text.data(), text.size());
   }
 
   std::string_view text() const { return {bytes_.get(), size_}; }

@@ -154,6 +154,19 @@ BOOST_AUTO_TEST_CASE(escaping_in_usernames_and_content) {
              "{\"type\":\"message\",\"sender\":\"q\\\"\",\"body\":{}}\n");
 }
 
+BOOST_AUTO_TEST_CASE(frame_copies_share_their_bytes) {
+  const std::string text = "{\"type\":\"system\"}\n";
+  const cturn::frame original(text);
+  const cturn::frame copy = original;
+  const cturn::frame twin(text);
+  BOOST_TEST(original.text() == text);
+  BOOST_TEST(original.size() == text.size());
+  BOOST_TEST(original.text().data() != text.data(), "a frame owns its bytes");
+  BOOST_TEST(copy.shares_bytes_with(original));
+  BOOST_TEST(!twin.shares_bytes_with(original));
+  BOOST_TEST(cturn::frame(std::string_view()).text().empty());
+}
+
 BOOST_AUTO_TEST_CASE(frames_end_with_one_newline) {
   for (const cturn::frame& bytes :
        {cturn::encode_welcome(""), cturn::encode_system("\n\n"),

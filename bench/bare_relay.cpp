@@ -39,18 +39,23 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using frame = std::shared_ptr<const std::string>;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t max_line_bytes = 64 * 1024;
 constexpr std::size_t max_output_bytes = 4 * 1024 * 1024;
 
+// Shared by every recipient; one allocation holds the bytes and the
+// reference count, as in the server.
+struct frame {
+  std::shared_ptr<char[]> bytes;
+  std::size_t size = 0;
+};
+
 frame make_frame(std::string_view line) {
-  std::string text;
-  text.reserve(line.size() + 1);
-  text.append(line);
-  text.push_back('\n');
-  return std::make_shared<const std::string>(std::move(text));
+  frame result{std::make_shared_for_overwrite<char[]>(line.size() + 1), line.size() + 1};
+  std::copy(line.begin(), line.end(), result.bytes.get());
+  result.bytes[line.size()] = '\n';
+  return result;
 }
 
 class session;
@@ -95,14 +100,14 @@ class session : public std::enable_shared_from_this<session> {
   void deliver(const frame& bytes) {
     if (stopped_)
       return;
-    if (queued_bytes_ + bytes->size() > max_output_bytes) {
+    if (queued_bytes_ + bytes.size > max_output_bytes) {
       // Not now: the caller may be iterating over the group this would leave.
       stopped_ = true;
       asio::post(socket_.get_executor(), [self = shared_from_this()] { self->leave(); });
       return;
     }
     queue_.push_back(bytes);
-    queued_bytes_ += bytes->size();
+    queued_bytes_ += bytes.size;
     if (parked_) {
       parked_ = false;
       wakeup_.cancel();
@@ -151,7 +156,7 @@ class session : public std::enable_shared_from_this<session> {
       writing.swap(queue_);
       buffers.clear();
       for (const frame& bytes : writing)
-        buffers.push_back(asio::buffer(*bytes));
+        buffers.push_back(asio::buffer(bytes.bytes.get(), bytes.size));
       const auto [error, written] = co_await asio::async_write(socket_, buffers, use_tuple);
       writing.clear();
       if (error)

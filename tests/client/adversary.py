@@ -281,6 +281,7 @@ class AdversaryTestCase(ServerTestCase):
         self._fresh_count = 0
         self.server = LimitedServerProcess(self.server_flags, nofile=self.server_nofile,
                                            threads=self.server_threads, env=self.server_env)
+        self.addCleanup(self.server.kill)  # see ServerTestCase.asyncSetUp
         await asyncio.to_thread(self.server.start)
         self.probe = ServerProbe(server_pid(self.server))
         self.sanitizer = sanitizer_of(self.server.binary)

@@ -23,6 +23,9 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         self.clients = []
         self.server = ServerProcess(self.server_flags, env=self.server_env)
+        # Runs even when the set-up fails or skips the test after this point,
+        # when asyncTearDown does not.
+        self.addCleanup(self.server.kill)
         await asyncio.to_thread(self.server.start)
 
     def has_failed(self):

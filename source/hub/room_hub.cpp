@@ -35,7 +35,7 @@ void room_hub::fail(participant& client, protocol_error error) {
   if (found == clients_.end() || found->second.closing)
     return;
   found->second.closing = true;
-  client.deliver(encode_error(error));
+  reject(client, error);
   client.close_after_flush();
 }
 
@@ -100,7 +100,8 @@ void room_hub::on_command(client_state& client, set_username& request) {
     return reject(self, protocol_error::public_key_invalid);
 
   client.username = std::move(*name);
-  client.public_key = std::move(request.public_key);
+  if (request.public_key)
+    client.public_key_frame = encode_public_key(client.username, *request.public_key);
   usernames_.emplace(client.username, &client);
   log_event(log_level::info, "username", {{"id", self.connection_id()}, {"user", client.username}});
   self.deliver(encode_welcome("Username set to: " + client.username));
@@ -173,11 +174,11 @@ void room_hub::on_command(client_state& client, send_message& request) {
 // The key exchange that follows every entry into a room.
 void room_hub::enter_room(client_state& client, room& target) {
   for (const client_state* member : target.members) {
-    if (member != &client && member->public_key)
-      client.self->deliver(encode_public_key(member->username, *member->public_key));
+    if (member != &client && member->public_key_frame)
+      client.self->deliver(*member->public_key_frame);
   }
-  if (client.public_key)
-    broadcast(target, encode_public_key(client.username, *client.public_key), &client);
+  if (client.public_key_frame)
+    broadcast(target, *client.public_key_frame, &client);
 }
 
 void room_hub::exit_room(client_state& client, std::string_view verb) {

@@ -11,6 +11,7 @@
 #include "hub/participant.hpp"
 #include "protocol/command.hpp"
 #include "protocol/error.hpp"
+#include "protocol/frame.hpp"
 
 namespace cturn {
 
@@ -53,7 +54,9 @@ class room_hub {
   struct client_state {
     participant* self = nullptr;
     std::string username;  // empty until registered
-    std::optional<std::string> public_key;
+    // The client's `pubkey` frame, encoded once at registration: it is sent
+    // to everyone in every room the client enters, and to everyone who joins.
+    std::optional<frame> public_key_frame;
     room* current_room = nullptr;
     bool closing = false;
   };

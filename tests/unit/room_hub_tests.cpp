@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <deque>
 #include <optional>
@@ -718,14 +719,16 @@ BOOST_AUTO_TEST_CASE(shutdown_then_disconnects_drain_the_hub) {
   BOOST_TEST(!hub.username_in_use("alice"));
 }
 
+// Keeps the frames themselves, to tell shared bytes from equal ones.
+struct pointer_recorder final : cturn::participant {
+  void deliver(const cturn::frame& bytes) override { seen.push_back(bytes); }
+  void close_after_flush() override {}
+  std::uint64_t connection_id() const override { return 0; }
+  std::vector<cturn::frame> seen;
+};
+
 BOOST_AUTO_TEST_CASE(broadcast_frames_are_shared) {
   // One encoding per broadcast, the same bytes for every recipient.
-  struct pointer_recorder final : cturn::participant {
-    void deliver(const cturn::frame& bytes) override { seen.push_back(bytes); }
-    void close_after_flush() override {}
-    std::uint64_t connection_id() const override { return 0; }
-    std::vector<cturn::frame> seen;
-  };
   pointer_recorder a;
   pointer_recorder b;
   fake_participant& sender = user("sender");
@@ -742,6 +745,30 @@ BOOST_AUTO_TEST_CASE(broadcast_frames_are_shared) {
   BOOST_REQUIRE(a.seen.size() == 1u);
   BOOST_REQUIRE(b.seen.size() == 1u);
   BOOST_TEST(a.seen.front().shares_bytes_with(b.seen.front()));
+}
+
+BOOST_AUTO_TEST_CASE(public_key_frame_is_encoded_once_per_client) {
+  // Everyone who joins later gets the same bytes of a member's key.
+  fake_participant& keyholder = user("keyholder", "PEM");
+  room_with("r", {&keyholder});
+  pointer_recorder a;
+  pointer_recorder b;
+  BOOST_REQUIRE(hub.connect(a));
+  BOOST_REQUIRE(hub.connect(b));
+  hub.handle(a, username("a"));
+  hub.handle(b, username("b"));
+  a.seen.clear();
+  b.seen.clear();
+  hub.handle(a, cturn::join_room{"r"});
+  hub.handle(b, cturn::join_room{"r"});
+  const std::string expected = pubkey_frame("keyholder", "PEM");
+  const auto key_of = [&](const pointer_recorder& who) {
+    const auto found = std::find_if(who.seen.begin(), who.seen.end(),
+                                    [&](const cturn::frame& f) { return f.text() == expected; });
+    BOOST_REQUIRE(found != who.seen.end());
+    return *found;
+  };
+  BOOST_TEST(key_of(a).shares_bytes_with(key_of(b)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

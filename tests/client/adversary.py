@@ -28,7 +28,7 @@ import sys
 import termios
 import time
 
-from cturn_client import DEFAULT_TIMEOUT, TIMEOUT_SCALE, Frame, command, encode, form_room, short
+from cturn_client import DEFAULT_TIMEOUT, TIMEOUT_SCALE, Frame, command, encode, expect_quiet, form_room, short
 from cturn_testcase import ServerTestCase
 from server_process import ServerProcess, print_log, sanitizer_of
 
@@ -133,6 +133,7 @@ class RawPeer:
     def __init__(self, sock, label):
         self.sock = sock
         self.label = label
+        self.local_port = sock.getsockname()[1]  # names the connection in the server log
         self.received = b""
 
     def __repr__(self):
@@ -314,7 +315,9 @@ class AdversaryTestCase(ServerTestCase):
                 print_log(self.server)
 
     async def raw(self, label=None, **kwargs):
+        log_mark = len(self.server.lines)
         peer = await RawPeer.connect(self.server.host, self.server.port, label=label, **kwargs)
+        peer.log_mark = log_mark  # for disconnect_handled()
         self.raw_peers.append(peer)
         return peer
 
@@ -368,7 +371,7 @@ class AdversaryTestCase(ServerTestCase):
         await form_room(f"{tag}-room", first, second)
         await first.say("hello from " + tag)
         await second.expect_message(first.name, {"content": "hello from " + tag})
-        await first.expect_nothing(0.1)
+        await expect_quiet(first, second)
         for client in (first, second):
             await client.close()
             self.clients.remove(client)
@@ -414,24 +417,8 @@ class Bystanders:
                 await receiver.expect_message(sender.name, {"content": f"{self.room}#{first + i}"})
             self.sent += count
 
-    async def assert_quiet(self, seconds=0.2):
-        await self.a.expect_nothing(seconds)
-        await self.b.expect_nothing(0.01)
-
-
-async def frames_within(client, seconds=0.3, at_most=50):
-    """The frames `client` receives until `seconds` pass without one, at most
-    `at_most` of them (for failure messages)."""
-    frames = []
-    while len(frames) < at_most:
-        try:
-            line = await asyncio.wait_for(client.reader.readline(), seconds)
-        except (asyncio.TimeoutError, ConnectionError):
-            return frames
-        if not line:
-            return frames
-        frames.append(line.rstrip(b"\n"))
-    return frames
+    async def assert_quiet(self):
+        await expect_quiet(self.a, self.b)
 
 
 async def gather_all(*aws):
@@ -446,5 +433,5 @@ async def gather_all(*aws):
 
 
 __all__ = ["AdversaryTestCase", "Bystanders", "DEFAULT_TIMEOUT", "LimitedServerProcess", "MIB",
-           "RawPeer", "RssSampler", "ServerProbe", "TIMEOUT_SCALE", "frames_within", "gather_all",
+           "RawPeer", "RssSampler", "ServerProbe", "TIMEOUT_SCALE", "gather_all",
            "limit_address_space", "restore_address_space", "sanitizer_of", "server_pid"]

@@ -5,13 +5,32 @@
     await client.send(command("create", "lobby"), b"raw bytes\n")  # one write
     await client.expect("system", "alice created the room")
     await client.expect_error("Room already exists")
-    await client.expect_nothing(0.3)                 # silence, no EOF
+    await client.expect_nothing(after=[other])       # nothing pending, proved by a barrier
+    await expect_quiet(alice, bob, carol)            # the same for several clients at once
     await client.expect_closed()                     # EOF or reset, nothing before it
 
 Every `expect*` method raises AssertionError with the client's label and the
 offending frame, so a failing test says who saw what. Every received line is
 checked against the server frame shape (see Frame). CTURN_TEST_TIMEOUT_SCALE
 multiplies all default timeouts (slow machines, sanitizers).
+
+"Nothing arrives" is proved with a barrier, not by waiting: the server
+handles every command on one strand, in order, and queues the frames a
+command causes before it handles the next one, and each client receives its
+frames in the order they were queued. So once the barrier (BARRIER: lines the
+server answers in any state, changing nothing) of every client whose earlier
+commands could send us something has been answered, the answer to our own
+barrier must be our very next frame; anything queued for us before it shows
+up first. `barrier()` is that round trip, `expect_nothing(after=...)` one
+client, `expect_quiet(*clients)` several, whatever each of them sent before
+(messages get no reply, so their sender needs the barrier too).
+
+`expect_nothing_for(seconds)` waits instead, which proves nothing on a slow
+(sanitizer) build; it is only for where a barrier cannot be sent: a partial
+line is pending (the barrier would complete it), the server is closing the
+connection, or only time can tell (a timer that must not fire). A client
+that has disconnected cannot send a barrier: ServerTestCase.disconnect_handled
+waits until the server has handled its disconnect instead.
 """
 
 import asyncio
@@ -28,6 +47,13 @@ READ_LIMIT = 64 * 1024 * 1024
 ASCII_WHITESPACE = " \t\n\v\f\r"
 
 _NOT_GIVEN = object()
+
+# Answered in every state (before or after the username, in a room or not)
+# and changing nothing. Two lines with different answers, so that a stray
+# frame looking like the first answer still shows up as out of place.
+BARRIER = b"{\n[]\n"
+BARRIER_ANSWERS = tuple({"type": "error", "body": {"content": text}}
+                        for text in ("Invalid JSON format", "Invalid message format"))
 
 
 def command(type_, content=_NOT_GIVEN, **body):
@@ -121,6 +147,7 @@ class Client:
         self.reader = reader
         self.writer = writer
         self.label = label
+        self.local_port = writer.get_extra_info("sockname")[1]  # names the connection in the server log
         self.name = None  # username once registered
         self.pubkey = None
         self.room = None
@@ -229,8 +256,27 @@ class Client:
             self._fail(f"pubkeys {short(got)} != {short(keys)}")
         return got
 
-    async def expect_nothing(self, seconds=0.3):
-        """Assert that no frame (and no EOF) arrives within `seconds`."""
+    async def barrier(self, timeout=DEFAULT_TIMEOUT):
+        """Send BARRIER and assert that its answers are the very next frames:
+        every frame queued for this client before the server handled it, and
+        every command this client sent before it, are then behind us."""
+        await self.send(BARRIER)
+        for answer in BARRIER_ANSWERS:
+            frame = await self.recv(timeout)
+            if frame != answer:
+                self._fail(f"unexpected frame where the barrier's answer belongs (nothing else was pending): {frame!r}")
+
+    async def expect_nothing(self, *, after=(), timeout=DEFAULT_TIMEOUT):
+        """Assert that no frame is pending for this client: a barrier on each
+        client in `after` (whose earlier commands could send us something;
+        nothing may be pending for them either), then one on this client."""
+        for other in after:
+            await other.barrier(timeout)
+        await self.barrier(timeout)
+
+    async def expect_nothing_for(self, seconds):
+        """Assert that no frame (and no EOF) arrives within `seconds`. Proves
+        nothing on a slow server: only where a barrier cannot be sent."""
         try:
             line = await asyncio.wait_for(self.reader.readline(), seconds)
         except asyncio.TimeoutError:
@@ -240,6 +286,24 @@ class Client:
         if not line:
             self._fail("server closed the connection while expecting silence")
         self._fail(f"unexpected frame while expecting silence: {short(line)}")
+
+    async def frames_before_barrier(self, at_most=50, timeout=DEFAULT_TIMEOUT):
+        """The frames pending for this client, up to the barrier's answers,
+        EOF, a reset or `timeout` (at most `at_most`; for failure messages)."""
+        await self.send(BARRIER)
+        answers = [encode(answer)[:-1] for answer in BARRIER_ANSWERS]
+        lines = []
+        while len(lines) < at_most + len(answers):
+            try:
+                line = await asyncio.wait_for(self.reader.readline(), timeout)
+            except (asyncio.TimeoutError, ConnectionError):
+                break
+            if not line:
+                break
+            lines.append(line.rstrip(b"\n"))
+            if lines[-len(answers):] == answers:
+                return lines[:-len(answers)]
+        return lines[:at_most]
 
     async def drain_until_closed(self, timeout=DEFAULT_TIMEOUT):
         """Read until EOF or reset, then close our side; return the raw lines
@@ -334,6 +398,17 @@ class Client:
         if sock is not None and not self.writer.is_closing():
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.writer.transport.abort()
+
+
+async def expect_quiet(*clients, timeout=DEFAULT_TIMEOUT):
+    """Assert that no frame is pending for any of `clients`, whatever they
+    sent before: every client but the last passes a barrier, so all their
+    commands are handled, then each one passes a second barrier (the last
+    one's first comes after the others' already)."""
+    *others, last = clients
+    await last.expect_nothing(after=others, timeout=timeout)
+    for client in others:
+        await client.barrier(timeout)
 
 
 async def form_room(room, *members):

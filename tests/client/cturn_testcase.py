@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import re
 import time
 import unittest
 
@@ -55,7 +56,9 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
             print_log(self.server)
 
     async def connect(self, label=None, **kwargs):
+        log_mark = len(self.server.lines)
         client = await Client.connect(self.server.host, self.server.port, label=label, **kwargs)
+        client.log_mark = log_mark  # its `connect` log line comes after this one
         self.clients.append(client)
         return client
 
@@ -67,6 +70,19 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
 
     async def users(self, *names):
         return [await self.user(name) for name in names]
+
+    async def disconnect_handled(self, *clients, timeout=DEFAULT_TIMEOUT):
+        """Wait until the server has handled the disconnect of each of `clients`
+        (made by connect(), or AdversaryTestCase.raw()): the hub logs
+        `disconnect` after it has queued every frame the disconnect causes, so
+        this is the barrier of a client that can no longer send one."""
+        for client in clients:
+            connected = await asyncio.to_thread(
+                self.server.wait_for_log, rf"\bconnect id=\d+ peer=\S+:{client.local_port}(\s|$)",
+                timeout, client.log_mark)
+            connection_id = re.search(r"\bid=(\d+)", connected).group(1)
+            await asyncio.to_thread(self.server.wait_for_log, rf"\bdisconnect id={connection_id}\b",
+                                    timeout, client.log_mark)
 
     async def retry_while(self, client, frame, busy_error, timeout=DEFAULT_TIMEOUT):
         """Send `frame` until the reply is not the error `busy_error` and return

@@ -9,7 +9,7 @@ import asyncio
 import unittest
 
 from adversary import MIB, AdversaryTestCase, RssSampler
-from cturn_client import command, encode, form_room
+from cturn_client import command, encode, expect_quiet, form_room
 
 MAX = 1000  # deliberately not a power of two
 
@@ -66,8 +66,7 @@ class LineLimitEdges(AdversaryTestCase):
                         self.assertEqual(len(data.rstrip(b"\n")), size)
                         await self.send_split(self.alice, data, mode)
                         await self.bob.expect_message("alice", {"content": content})
-        await self.alice.expect_nothing(0.1)
-        await self.bob.expect_nothing(0.1)
+        await expect_quiet(self.alice, self.bob)
         await self.pair.exchange()
         await self.assert_fresh_client_served()
 
@@ -77,7 +76,7 @@ class LineLimitEdges(AdversaryTestCase):
         await self.alice.send(b"".join(data for data, _ in lines))
         for _, content in lines:
             await self.bob.expect_message("alice", {"content": content})
-        await self.bob.expect_nothing(0.1)
+        await self.bob.expect_nothing(after=[self.alice])
 
     async def test_line_of_max_plus_one_is_refused_and_closed(self):
         for index, (mode, cr) in enumerate([(m, False) for m in self.MODES] + [("whole", True), ("halves", True)]):
@@ -96,7 +95,7 @@ class LineLimitEdges(AdversaryTestCase):
                     await member.expect_system(f"{name} disconnected")
         await self.alice.say("after")
         await self.bob.expect_message("alice", {"content": "after"})
-        await self.bob.expect_nothing(0.1)
+        await self.bob.expect_nothing(after=[self.alice])
         await self.pair.exchange()
         await self.assert_fresh_client_served()
 
@@ -107,14 +106,15 @@ class LineLimitEdges(AdversaryTestCase):
             await member.expect_system("victim joined the room")
         data, _ = message_line(MAX + 1)
         await victim.send(data[:MAX])
-        await victim.expect_nothing(0.3)  # still possibly a line of exactly the limit
+        # Still possibly a line of exactly the limit; a barrier would end it.
+        await victim.expect_nothing_for(0.3)
         await victim.send(data[MAX:MAX + 1])  # byte MAX+1, no newline yet
         await victim.expect_error("Message too long")
         await victim.expect_closed()
         await victim.close()
         for member in (self.alice, self.bob):
             await member.expect_system("victim disconnected")
-        await self.bob.expect_nothing(0.1)
+        await expect_quiet(self.alice, self.bob)
         await self.pair.exchange()
         await self.assert_fresh_client_served()
 
@@ -209,8 +209,7 @@ class SplitUtf8(AdversaryTestCase):
             await self.alice.send(piece)
             await asyncio.sleep(0.03)
         await self.bob.expect_message("alice", raw_body=raw_body)
-        await self.alice.expect_nothing(0.1)
-        await self.bob.expect_nothing(0.1)
+        await expect_quiet(self.alice, self.bob)
         await self.pair.exchange()
         await self.assert_fresh_client_served()
 

@@ -11,8 +11,8 @@ write, then split in the middle of the offending bytes."""
 import asyncio
 import unittest
 
-from adversary import AdversaryTestCase, frames_within
-from cturn_client import command, form_room, short
+from adversary import AdversaryTestCase
+from cturn_client import command, expect_quiet, form_room, short
 
 
 def message_with(fields):
@@ -90,8 +90,7 @@ class HostileJson(AdversaryTestCase):
         await self.alice.say(f"still here {self.round}")
         for member in (self.bob, self.carol):
             await member.expect_message("alice", {"content": f"still here {self.round}"})
-            await member.expect_nothing(0.05)
-        await self.alice.expect_nothing(0.05)
+        await expect_quiet(self.alice, self.bob, self.carol)
 
     async def assert_rejected(self, lines, error, split_at=None):
         """Each line once by itself, then all in one write, then each split in
@@ -122,7 +121,7 @@ class HostileJson(AdversaryTestCase):
                     raise AssertionError(f"split at {cut}, for {short(line)}: {exc}") from None
             await self.assert_still_relaying()
         await self.pair.exchange()
-        await self.pair.assert_quiet(0.05)
+        await self.pair.assert_quiet()
 
     async def test_invalid_utf8(self):
         def first_bad_byte(line):
@@ -172,7 +171,7 @@ class HostileJson(AdversaryTestCase):
                 try:
                     await member.expect_message("alice", raw_body=body, timeout=2)
                 except AssertionError as exc:
-                    errors = await frames_within(self.alice)
+                    errors = await self.alice.frames_before_barrier()
                     raise AssertionError(f"number {short(number)} not relayed ({exc}); "
                                          f"alice got {errors}") from None
 
@@ -245,7 +244,7 @@ class HostileJson(AdversaryTestCase):
         body = b'{"content":"psst","to":"bob","to":"carol"}'
         await alice.send(b'{"type":"message","body":' + body + b"}\n")
         await carol.expect_message("alice", raw_body=body)
-        await bob.expect_nothing(0.2)
+        await bob.expect_nothing(after=[alice])
         await alice.send(b'{"type":"message","body":{"content":"x","to":5,"to":"bob"}}\n')
         await bob.expect_message("alice", {"content": "x", "to": "bob"})
         await alice.send(b'{"type":"message","body":{"content":"x","to":"bob","to":null}}\n')

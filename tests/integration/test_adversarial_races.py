@@ -184,7 +184,7 @@ class UsernameRace(AdversaryTestCase):
             clients = await self.contenders(8)
             winner, losers = await self.race(clients, f"crowd{round_}")
             for client in clients:
-                await client.expect_nothing(0.01)
+                await client.expect_nothing()
                 await client.close()
                 self.clients.remove(client)
         await self.assert_fresh_client_served()

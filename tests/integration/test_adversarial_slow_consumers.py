@@ -13,7 +13,7 @@ import time
 import unittest
 
 from adversary import MIB, AdversaryTestCase, RssSampler
-from cturn_client import Frame, command, form_room
+from cturn_client import Frame, command, expect_quiet, form_room
 
 OUTPUT_LIMIT = MIB
 
@@ -61,8 +61,7 @@ class NeverReadingMember(AdversaryTestCase):
                     await pair.exchange(1)
         self.assertEqual(gone_at[bob], gone_at[dave], "the room saw carol leave at different places")
         await alice.expect_system("carol disconnected")
-        for client in (alice, bob, dave):
-            await client.expect_nothing(0.1)
+        await expect_quiet(alice, bob, dave)
         self.server.wait_for_log(r"\bslow-consumer\b")
 
         # What reached carol is an in-order prefix of what the room saw, then the close.
@@ -148,7 +147,8 @@ class NeverReadingErrorProvoker(AdversaryTestCase):
         self.server.wait_for_log(r"\bslow-consumer\b")
         if register:
             await alice.expect_system("mallory disconnected")
-        await alice.expect_nothing(0.1)
+        await self.disconnect_handled(mallory)
+        await alice.expect_nothing()
         self.assertEqual(await self.probe.wait_for_fds(fd_baseline), fd_baseline)
         self.assert_rss_near(sampler.peak_kib, baseline, "peak while errors piled up", slack_kib=16 * 1024)
         after = await self.probe.settled_rss_kib(baseline + self.rss_slack_kib)

@@ -2,7 +2,7 @@
 
 import unittest
 
-from cturn_client import command, form_room
+from cturn_client import command, expect_quiet, form_room
 from cturn_testcase import ServerTestCase
 
 
@@ -15,8 +15,7 @@ class Disconnect(ServerTestCase):
     async def assert_disconnect_seen(self, gone, *members):
         for member in members:
             await member.expect_system(f"{gone} disconnected")
-        for member in members:
-            await member.expect_nothing()
+        await expect_quiet(*members)
 
     async def test_close(self):
         alice, bob, carol = await self.three_in_lobby()
@@ -40,7 +39,7 @@ class Disconnect(ServerTestCase):
         await self.assert_disconnect_seen("carol", alice, bob)
         await alice.say("still here")
         await bob.expect_message("alice", {"content": "still here"})
-        await alice.expect_nothing()
+        await expect_quiet(alice, bob)
 
     async def test_disconnect_after_leaving_is_not_announced(self):
         alice, bob, carol = await self.three_in_lobby()
@@ -48,8 +47,8 @@ class Disconnect(ServerTestCase):
         await alice.expect_system("bob left the room")
         await carol.expect_system("bob left the room")
         await bob.close()
-        await alice.expect_nothing(0.5)
-        await carol.expect_nothing()
+        await self.disconnect_handled(bob)
+        await expect_quiet(alice, carol)
 
     async def test_disconnect_outside_a_room_is_silent(self):
         alice, bob = await self.users("alice", "bob")
@@ -57,7 +56,8 @@ class Disconnect(ServerTestCase):
         stranger = await self.connect()
         await stranger.close()
         await bob.close()
-        await alice.expect_nothing(0.5)
+        await self.disconnect_handled(stranger, bob)
+        await alice.expect_nothing()
 
     async def test_other_rooms_hear_nothing(self):
         alice, bob, carol, dave = await self.users("alice", "bob", "carol", "dave")
@@ -65,8 +65,7 @@ class Disconnect(ServerTestCase):
         await form_room("other", carol, dave)
         await bob.close()
         await alice.expect_system("bob disconnected")
-        await carol.expect_nothing()
-        await dave.expect_nothing()
+        await expect_quiet(carol, dave)
 
     async def test_last_member_leaving_deletes_the_room(self):
         alice, bob = await self.users("alice", "bob")
@@ -105,6 +104,7 @@ class Disconnect(ServerTestCase):
         stranger.abort()
         alice = await self.user("alice")
         await alice.create("lobby")
+        await self.disconnect_handled(stranger)
         await alice.expect_nothing()
 
     async def create_when_deleted(self, client, room):

@@ -118,7 +118,7 @@ class Churn(AdversaryTestCase):
         # arrival reaches the anchor, and nobody else is left in the room.
         probe = await self.user("late", pubkey="key-late")
         await probe.join(ROOM)
-        await probe.expect_nothing(0.2)  # no pubkey frame: no churn client (all had keys) is left in there
+        await probe.expect_nothing()  # no pubkey frame: no churn client (all had keys) is left in there
         await anchor.expect_system("late joined the room")
         await anchor.expect("pubkey", "key-late", sender="late")
         await probe.say("roll")

@@ -12,7 +12,7 @@ import time
 import unittest
 
 from adversary import DEFAULT_TIMEOUT, AdversaryTestCase
-from cturn_client import command, encode, form_room
+from cturn_client import command, encode, expect_quiet, form_room
 
 USERNAME_TIMEOUT = 2.0
 GRACE = 0.6
@@ -74,8 +74,8 @@ class Faults(AdversaryTestCase):
         self.clients.remove(ghost)
         await alice.say("after the resets")
         await bob.expect_message("alice", {"content": "after the resets"})
-        for member in (alice, bob):
-            await member.expect_nothing(0.1)
+        await self.disconnect_handled(stranger, ghost)
+        await expect_quiet(alice, bob)
         self.assertEqual(await self.probe.wait_for_fds(fd_baseline), fd_baseline)
         await pair.exchange()
         await self.assert_fresh_client_served()
@@ -113,8 +113,7 @@ class Faults(AdversaryTestCase):
         self.assertEqual(sorted(c for _, c in seen[bob]), [f"victim{i} disconnected" for i in range(3)])
         for _ in range(3):
             await alice.expect("system")
-        for client in (alice, bob, carol):
-            await client.expect_nothing(0.1)
+        await expect_quiet(alice, bob, carol)
         self.assertEqual(await self.probe.wait_for_fds(fd_baseline), fd_baseline)
         await pair.exchange()
         await self.assert_fresh_client_served()
@@ -141,8 +140,7 @@ class Faults(AdversaryTestCase):
                 counts.append(received)
             # Whatever the server read before the reset, both saw the same prefix.
             self.assertEqual(counts[0], counts[1], "bob and carol saw different prefixes")
-            for reader in (bob, carol):
-                await reader.expect_nothing(0.05)
+            await expect_quiet(bob, carol)
         await pair.exchange()
         await self.assert_fresh_client_served()
 
@@ -171,7 +169,7 @@ class Faults(AdversaryTestCase):
         dave.shutdown_write()
         for member in (alice, bob):
             await member.expect_system("dave disconnected")
-            await member.expect_nothing(0.1)
+        await expect_quiet(alice, bob)
         _, how = await dave.read_until_closed()
         self.assertIn(how, ("eof", "reset"))
         await self.assert_fresh_client_served()

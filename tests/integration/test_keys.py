@@ -2,7 +2,7 @@
 
 import unittest
 
-from cturn_client import command, form_room
+from cturn_client import command, expect_quiet, form_room
 from cturn_testcase import ServerTestCase
 
 
@@ -29,8 +29,7 @@ class KeyExchange(ServerTestCase):
         await alice.expect_system("bob joined the room")
         frame = await alice.recv()
         self.assertEqual(frame, {"type": "pubkey", "sender": "bob", "body": {"content": pem("bob")}})
-        await alice.expect_nothing()
-        await bob.expect_nothing()
+        await expect_quiet(alice, bob)
 
     async def test_entrant_gets_every_keyed_member(self):
         alice, bob, carol = await self.keyed("alice"), await self.keyed("bob"), await self.keyed("carol")
@@ -40,8 +39,7 @@ class KeyExchange(ServerTestCase):
         for member in (alice, bob):
             await member.expect_system("carol joined the room")
             await member.expect("pubkey", pem("carol"), sender="carol")
-        for client in (alice, bob, carol):
-            await client.expect_nothing()
+        await expect_quiet(alice, bob, carol)
 
     async def test_members_without_keys_are_skipped(self):
         alice = await self.user("alice")  # no key
@@ -62,8 +60,7 @@ class KeyExchange(ServerTestCase):
         for member in (alice, bob, carol):
             await member.expect_system("dave joined the room")
             await member.expect("pubkey", pem("dave"), sender="dave")
-        for client in (alice, bob, carol, dave):
-            await client.expect_nothing()
+        await expect_quiet(alice, bob, carol, dave)
 
     async def test_keys_are_exchanged_again_after_rejoining(self):
         alice, bob = await self.keyed("alice"), await self.keyed("bob")
@@ -74,8 +71,7 @@ class KeyExchange(ServerTestCase):
         await bob.expect("pubkey", pem("alice"), sender="alice")
         await alice.expect_system("bob joined the room")
         await alice.expect("pubkey", pem("bob"), sender="bob")
-        await alice.expect_nothing()
-        await bob.expect_nothing()
+        await expect_quiet(alice, bob)
 
     async def test_largest_key_is_relayed_intact(self):
         big = "-----BEGIN PUBLIC KEY-----\n" + "A" * 16000 + "\n-----END PUBLIC KEY-----\n"
@@ -91,8 +87,7 @@ class KeyExchange(ServerTestCase):
         await carol.expect("pubkey", pem("bob"), sender="bob")
         await bob.expect_system("carol joined the room")
         await bob.expect("pubkey", pem("carol"), sender="carol")
-        for client in (alice, bob, carol):
-            await client.expect_nothing()
+        await expect_quiet(alice, bob, carol)
 
 
 if __name__ == "__main__":

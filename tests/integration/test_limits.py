@@ -5,7 +5,7 @@ import asyncio
 import time
 import unittest
 
-from cturn_client import DEFAULT_TIMEOUT, Frame, command, encode, form_room
+from cturn_client import DEFAULT_TIMEOUT, Frame, command, encode, expect_quiet, form_room
 from cturn_testcase import ServerTestCase
 
 
@@ -34,7 +34,8 @@ class LineLimit(ServerTestCase):
     async def test_detected_before_the_newline_arrives(self):
         alice = await self.connect()
         await alice.send(b"x" * 1024)
-        await alice.expect_nothing(0.5)  # could still be a line of exactly the limit
+        # Could still be a line of exactly the limit; a barrier would end it.
+        await alice.expect_nothing_for(0.5)
         await alice.send(b"x")
         await alice.expect_error("Message too long")
         await alice.expect_closed()
@@ -64,7 +65,7 @@ class LineLimit(ServerTestCase):
             await member.expect_system("bob disconnected")
         await alice.say("a" * 900)
         await carol.expect_message("alice", {"content": "a" * 900})
-        await alice.expect_nothing()
+        await expect_quiet(alice, carol)
 
 
 class DefaultLineLimit(ServerTestCase):
@@ -73,7 +74,7 @@ class DefaultLineLimit(ServerTestCase):
         await alice.send(padded_frame(command("username", "alice"), 65536))
         await alice.expect_welcome("Username set to: alice")
         await alice.send(b" " * 65536)
-        await alice.expect_nothing(0.5)
+        await alice.expect_nothing_for(0.5)  # a barrier would end the pending line
         await alice.send(b" ")
         await alice.expect_error("Message too long")
         await alice.expect_closed()
@@ -115,7 +116,7 @@ class UsernameTimeout(ServerTestCase):
         alice = await self.connect()
         await asyncio.sleep(0.2)
         await alice.register("alice")
-        await alice.expect_nothing(1.0)
+        await alice.expect_nothing_for(1.0)  # a timer: only waiting past its deadline shows it stopped
         await alice.create("lobby")
 
     async def test_timeout_of_one_does_not_affect_others(self):
@@ -124,6 +125,7 @@ class UsernameTimeout(ServerTestCase):
         lazy = await self.connect()
         await lazy.expect_error("Username not set in time")
         await lazy.expect_closed()
+        await self.disconnect_handled(lazy)
         await alice.expect_nothing()
         bob = await self.user("bob")
         await bob.join("lobby")
@@ -202,8 +204,7 @@ class SlowConsumer(ServerTestCase):
             sent += self.BATCH
 
         await alice.expect_system("carol disconnected")
-        await alice.expect_nothing()
-        await bob.expect_nothing()
+        await expect_quiet(alice, bob)
         # Whatever reached carol is an in-order prefix of the messages, then the close.
         carol.resume_reading()
         lines = await carol.drain_until_closed(timeout=3 * DEFAULT_TIMEOUT)
@@ -235,8 +236,7 @@ class RateLimit(ServerTestCase):
         elapsed = time.monotonic() - started
         # 10 frames at once, then 90 at 50/s: about 1.8 s.
         self.assertGreaterEqual(elapsed, 1.5, "100 frames went through without being slowed down")
-        await alice.expect_nothing()
-        await bob.expect_nothing()
+        await expect_quiet(alice, bob)
 
     async def test_other_clients_are_not_slowed(self):
         alice, bob, carol = await self.room("alice", "bob", "carol")

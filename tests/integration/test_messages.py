@@ -3,7 +3,7 @@
 import asyncio
 import unittest
 
-from cturn_client import command, form_room
+from cturn_client import command, expect_quiet, form_room
 from cturn_testcase import ServerTestCase
 
 RAW_BODIES = [
@@ -29,8 +29,7 @@ class Broadcast(ServerTestCase):
         for member in (self.bob, self.carol):
             frame = await member.recv()
             self.assertEqual(frame, {"type": "message", "sender": "alice", "body": {"content": "hello"}})
-        for member in (self.alice, self.bob, self.carol):
-            await member.expect_nothing()
+        await expect_quiet(self.alice, self.bob, self.carol)
 
     async def test_body_is_relayed_byte_exactly(self):
         for raw in RAW_BODIES:
@@ -60,7 +59,7 @@ class Broadcast(ServerTestCase):
         for i in range(100):
             await self.bob.expect_message("alice", {"content": str(i)})
             await self.carol.expect_message("alice", {"content": str(i)})
-        await self.bob.expect_nothing()
+        await self.bob.expect_nothing(after=[self.alice])
 
     async def test_other_rooms_do_not_receive(self):
         dave, erin = await self.users("dave", "erin")
@@ -70,8 +69,7 @@ class Broadcast(ServerTestCase):
         await self.carol.expect_message("alice", {"content": "lobby only"})
         await dave.say("other only")
         await erin.expect_message("dave", {"content": "other only"})
-        for client in (self.alice, self.bob, self.carol, dave, erin):
-            await client.expect_nothing()
+        await expect_quiet(self.alice, self.bob, self.carol, dave, erin)
 
 
 class Directed(ServerTestCase):
@@ -84,8 +82,7 @@ class Directed(ServerTestCase):
         raw = b'{"content":"for bob","to":"bob","iv":"x"}'
         await self.alice.send(b'{"type":"message","body":%s}\n' % raw)
         await self.bob.expect_message("alice", raw_body=raw)
-        for client in (self.alice, self.bob, self.carol):
-            await client.expect_nothing()
+        await expect_quiet(self.alice, self.bob, self.carol)
 
     async def test_name_not_in_the_room_is_dropped_silently(self):
         dave = await self.user("dave")
@@ -96,8 +93,8 @@ class Directed(ServerTestCase):
         await self.carol.expect_system("bob left the room")
         await self.alice.expect_system("bob left the room")
         await self.alice.say("lost", to="bob")  # the reference client keeps doing this
-        for client in (self.alice, self.bob, self.carol, dave):
-            await client.expect_nothing()
+        # expect_quiet syncs alice first: nothing else shows her messages were handled.
+        await expect_quiet(self.alice, self.bob, self.carol, dave)
         await self.alice.say("still works", to="carol")
         await self.carol.expect_message("alice", {"content": "still works", "to": "carol"})
 
@@ -108,22 +105,19 @@ class Directed(ServerTestCase):
                 await self.alice.expect_error("Invalid message content")
             except AssertionError as exc:
                 raise AssertionError(f"to={value!r}: {exc}") from None
-        for client in (self.alice, self.bob, self.carol):
-            await client.expect_nothing()
+        await expect_quiet(self.alice, self.bob, self.carol)
 
     async def test_to_the_sender_echoes_to_the_sender_only(self):
         await self.alice.say("note to self", to="alice")
         await self.alice.expect_message("alice", {"content": "note to self", "to": "alice"})
-        for client in (self.alice, self.bob, self.carol):
-            await client.expect_nothing()
+        await expect_quiet(self.alice, self.bob, self.carol)
 
     async def test_one_directed_message_per_recipient(self):
         await self.alice.say("to bob", to="bob")
         await self.alice.say("to carol", to="carol")
         await self.bob.expect_message("alice", {"content": "to bob", "to": "bob"})
         await self.carol.expect_message("alice", {"content": "to carol", "to": "carol"})
-        for client in (self.alice, self.bob, self.carol):
-            await client.expect_nothing()
+        await expect_quiet(self.alice, self.bob, self.carol)
 
 
 class NotInRoom(ServerTestCase):
@@ -138,8 +132,7 @@ class NotInRoom(ServerTestCase):
         await bob.expect_system("alice left the room")
         await alice.say("hello")
         await alice.expect_error("You must join a room first")
-        await alice.expect_nothing()
-        await bob.expect_nothing()
+        await expect_quiet(alice, bob)
 
 
 class Ordering(ServerTestCase):
@@ -169,8 +162,7 @@ class Ordering(ServerTestCase):
         for sender in ("alice", "bob"):
             contents = [e[2] for e in seen_by_carol if e[1] == sender]
             self.assertEqual(contents, [f"{sender[0]}{i}" for i in range(count)])
-        for client in (alice, bob, carol, dave, erin):
-            await client.expect_nothing()
+        await expect_quiet(alice, bob, carol, dave, erin)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import unittest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from cturn_client import expect_quiet
 from cturn_testcase import ServerTestCase
 
 # Node's crypto.publicEncrypt default: OAEP with SHA-1.
@@ -75,8 +76,7 @@ class RealClient(ServerTestCase):
         await bob.send_to_all("hi, it's bob ✓", ["alice", "carol"])
         self.assertEqual(await alice.receive("bob"), "hi, it's bob ✓")
         self.assertEqual(await carol.receive("bob"), "hi, it's bob ✓")
-        for peer in (alice, bob, carol):
-            await peer.client.expect_nothing()
+        await expect_quiet(alice.client, bob.client, carol.client)
 
         # Bob leaves; alice's client still encrypts for him, the server drops it.
         await bob.client.leave()
@@ -84,8 +84,7 @@ class RealClient(ServerTestCase):
         await carol.client.expect_system("bob left the room")
         await alice.send_to_all("bob is gone", ["bob", "carol"])
         self.assertEqual(await carol.receive("alice"), "bob is gone")
-        for peer in (alice, bob, carol):
-            await peer.client.expect_nothing()
+        await expect_quiet(alice.client, bob.client, carol.client)
 
     async def test_ciphertext_is_relayed_intact(self):
         alice, bob = await self.peer("alice"), await self.peer("bob")
@@ -99,7 +98,7 @@ class RealClient(ServerTestCase):
         await alice.client.send(b'{"type":"message","body":%s}\n' % raw.encode())
         frame = await bob.client.expect_message("alice", raw_body=raw)
         self.assertEqual(bob.private_key.decrypt(base64.b64decode(frame.content), OAEP), b"x" * 200)
-        await alice.client.expect_nothing()
+        await expect_quiet(alice.client, bob.client)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 import asyncio
 import unittest
 
-from cturn_client import command, form_room
+from cturn_client import command, expect_quiet, form_room
 from cturn_testcase import ServerTestCase
 
 
@@ -24,8 +24,7 @@ class Create(ServerTestCase):
         for room in ["lobby", "other", "new", "x" * 65, "bad\x01"]:
             await alice.send(command("create", room))
             await alice.expect_error("Leave current room first")
-        await alice.expect_nothing()
-        await bob.expect_nothing()
+        await expect_quiet(alice, bob)
 
     async def test_room_already_exists(self):
         alice, bob = await self.users("alice", "bob")
@@ -34,8 +33,7 @@ class Create(ServerTestCase):
         await bob.expect_error("Room already exists")
         await bob.send(command("create", "  lobby\t"))
         await bob.expect_error("Room already exists")
-        await bob.expect_nothing()
-        await alice.expect_nothing()
+        await expect_quiet(alice, bob)
         await bob.create("Lobby")  # names are case-sensitive
 
     async def test_room_name_is_trimmed(self):
@@ -81,8 +79,7 @@ class Join(ServerTestCase):
         await carol.join("lobby")
         await alice.expect_system("carol joined the room")
         await bob.expect_system("carol joined the room")
-        for client in (alice, bob, carol):
-            await client.expect_nothing()
+        await expect_quiet(alice, bob, carol)
 
     async def test_join_missing_room(self):
         alice = await self.user("alice")
@@ -105,8 +102,7 @@ class Join(ServerTestCase):
         for room in ["lobby", "other", "nowhere", "x" * 65]:
             await bob.send(command("join", room))
             await bob.expect_error("Leave current room first")
-        await bob.expect_nothing()
-        await alice.expect_nothing()
+        await expect_quiet(alice, bob)
 
     async def test_members_of_other_rooms_see_nothing(self):
         alice, bob, carol = await self.users("alice", "bob", "carol")
@@ -116,7 +112,7 @@ class Join(ServerTestCase):
         await alice.expect_system("bob joined the room")
         await bob.leave()
         await alice.expect_system("bob left the room")
-        await carol.expect_nothing()
+        await carol.expect_nothing(after=[alice, bob])
 
 
 class Leave(ServerTestCase):
@@ -127,8 +123,7 @@ class Leave(ServerTestCase):
         self.assertEqual(await bob.recv(), {"type": "welcome", "body": {"content": "Left room: lobby"}})
         await alice.expect_system("bob left the room")
         await carol.expect_system("bob left the room")
-        for client in (alice, bob, carol):
-            await client.expect_nothing()
+        await expect_quiet(alice, bob, carol)
 
     async def test_leave_without_a_room(self):
         alice = await self.user("alice")
@@ -148,7 +143,7 @@ class Leave(ServerTestCase):
         await alice.say("after")
         await carol.join("lobby")
         await alice.expect_system("carol joined the room")
-        await bob.expect_nothing()
+        await bob.expect_nothing(after=[alice])  # alice's message gets no reply
 
     async def test_can_join_another_room_after_leaving(self):
         alice, bob = await self.users("alice", "bob")
@@ -200,8 +195,7 @@ class Ordering(ServerTestCase):
         # The one who joined first saw the other join.
         early = bob if joined_first == "bob" else carol
         await early.expect_system(f"{joined_second} joined the room")
-        for client in (alice, bob, carol):
-            await client.expect_nothing()
+        await expect_quiet(alice, bob, carol)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ that the connection stays open after every error (row 1 is in test_limits)."""
 
 import unittest
 
-from cturn_client import command
+from cturn_client import command, expect_quiet
 from cturn_testcase import ServerTestCase
 
 INVALID_JSON = [
@@ -176,8 +176,7 @@ class Validation(ServerTestCase):
         await alice.send(b'{"body":{"content":"other","pubkey":5},"type":"join","z":true}\n')
         await alice.expect_welcome("Joined room: other")
         await bob.expect_system("alice joined the room")
-        await alice.expect_nothing()
-        await bob.expect_nothing()
+        await expect_quiet(alice, bob)
 
     async def test_key_order_does_not_matter(self):
         alice = await self.connect()

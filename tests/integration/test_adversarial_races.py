@@ -232,6 +232,13 @@ class RoomRace(AdversaryTestCase):
         dropouts = set(rng.sample(clients, min(self.DROPOUTS, count // 3)))
         sent = {client: 0 for client in clients}
 
+        async def sync(what):
+            """A message to oneself comes after every frame queued for one before it."""
+            for client in alive:
+                views[client].synced = False
+                await client.say("sync", to=client.name)
+            await self.wait_for(lambda: all(views[c].synced for c in alive), f"{what} ({where})", readers.values())
+
         async def drive(client):
             steps = rng.randrange(self.STEPS // 2, self.STEPS + 1)
             drop_at = rng.randrange(steps) if client in dropouts else None
@@ -257,10 +264,7 @@ class RoomRace(AdversaryTestCase):
             alive = [client for client in clients if client not in dropouts]
             await self.wait_for(lambda: all(views[c].replies == sent[c] for c in alive),
                                 f"every reply ({where})", readers.values())
-            # Sync: a message to oneself is ordered after everything before it.
-            for client in alive:
-                await client.say("sync", to=client.name)
-            await self.wait_for(lambda: all(views[c].synced for c in alive), f"the sync ({where})", readers.values())
+            await sync("the sync")
 
             inside = {c.name for c in alive if views[c].in_room}
             creations = sum(v.log.count(repr_created(v.name)) for v in views.values())
@@ -276,7 +280,7 @@ class RoomRace(AdversaryTestCase):
                     await client.say(f"roll-{client.name}")
             await self.wait_for(lambda: all(len(views[c].rolls) == len(inside) - 1
                                             for c in alive if views[c].in_room), f"the roll call ({where})", readers.values())
-            await asyncio.sleep(0.05)
+            await sync("the sync after the roll call")  # a roll call too many would come before it
             for client in alive:
                 expected = sorted(inside - {client.name}) if views[client].in_room else []
                 self.assertEqual(sorted(views[client].rolls), expected, f"[{client.name}] roll call ({where})")

@@ -20,10 +20,12 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
 
     server_flags = ()
     server_env = {}
+    server_hold_log = False  # see ServerProcess's hold_log
 
     async def asyncSetUp(self):
         self.clients = []
-        self.server = ServerProcess(self.server_flags, env=self.server_env)
+        self.server = ServerProcess(self.server_flags, env=self.server_env,
+                                    hold_log=self.server_hold_log)
         # Runs even when the set-up fails or skips the test after this point,
         # when asyncTearDown does not.
         self.addCleanup(self.server.kill)

@@ -59,7 +59,7 @@ class ServerProcess:
 
     host = "127.0.0.1"
 
-    def __init__(self, flags=(), binary=None, threads=None, env=None):
+    def __init__(self, flags=(), binary=None, threads=None, env=None, hold_log=False):
         self.binary = binary or os.environ.get("CTURN_SERVER_BINARY")
         if not self.binary:
             raise RuntimeError("set CTURN_SERVER_BINARY to the cturn-server binary")
@@ -72,6 +72,12 @@ class ServerProcess:
         self.signalled = False  # True once we sent SIGTERM/SIGINT ourselves
         self.signals_noticed = 0  # log lines that show the server handled a signal
         self._reader_done = False
+        # With hold_log, nothing reads the log after the listening line until
+        # release_log(): the server's stderr pipe fills up, as it does under a
+        # stalled log collector.
+        self._log_released = threading.Event()
+        if not hold_log:
+            self._log_released.set()
         self._changed = threading.Condition()
         self._proc = None
         self._reader = None
@@ -105,9 +111,15 @@ class ServerProcess:
                 if SIGNAL_NOTICED.search(line):
                     self.signals_noticed += 1
                 self._changed.notify_all()
+            if self.port is not None:
+                self._log_released.wait()
         with self._changed:
             self._reader_done = True
             self._changed.notify_all()
+
+    def release_log(self):
+        """Read the log again (see hold_log)."""
+        self._log_released.set()
 
     def wait_for_log(self, pattern, timeout=5.0 * TIMEOUT_SCALE, start=0):
         """Wait until a log line (from index `start` on) matches `pattern`; return it."""
@@ -191,6 +203,7 @@ class ServerProcess:
 
     def kill(self):
         """Last-resort cleanup; never raises."""
+        self._log_released.set()
         if self._proc and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()

@@ -1,12 +1,21 @@
 #include "log.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <cstdlib>
 #include <ctime>
+#include <mutex>
+#include <thread>
+#include <utility>
 
-#include "protocol/encode.hpp"
+#include "text/json_string.hpp"
 
 namespace cturn {
 namespace {
@@ -55,6 +64,117 @@ void append_timestamp(std::string& out) {
   out.append(fraction, sizeof fraction);
 }
 
+std::string format_line(log_level level, std::string_view event,
+                        std::initializer_list<log_field> fields) {
+  std::string line;
+  line.reserve(128);
+  append_timestamp(line);
+  line.push_back(' ');
+  line.append(level_name(level));
+  line.push_back(' ');
+  line.append(event);
+  for (const log_field& field : fields) {
+    line.push_back(' ');
+    line.append(field.key);
+    line.push_back('=');
+    if (needs_quoting(field.value)) {
+      append_json_string(line, field.value);
+    } else {
+      line.append(field.value);
+    }
+  }
+  line.push_back('\n');
+  return line;
+}
+
+// The queue between the threads that log and the one that writes to stderr.
+class log_writer {
+ public:
+  // Never destroyed: at exit the writer thread may still be blocked on a
+  // stderr nobody reads, and must not find its state gone.
+  static log_writer& instance() {
+    static log_writer* const writer = new log_writer;
+    return *writer;
+  }
+
+  void push(const std::string& line) {
+    const std::lock_guard lock(mutex_);
+    if (queue_.size() + line.size() > queue_limit_bytes) {
+      ++dropped_;
+      return;
+    }
+    queue_.append(line);
+    wakeup_.notify_one();
+  }
+
+ private:
+  // Lines waiting to be written; as many again can be in the writer's hands.
+  static constexpr std::size_t queue_limit_bytes = 256 * 1024;
+  // Poll interval of a stalled write, and how long exit waits for the queue.
+  static constexpr int poll_interval_ms = 200;
+  static constexpr auto exit_flush_budget = std::chrono::seconds(2);
+
+  log_writer() {
+    std::thread([this] { run(); }).detach();
+    std::atexit([] { instance().flush_for_exit(); });
+  }
+
+  void run() {
+    std::string batch;
+    for (;;) {
+      std::uint64_t dropped = 0;
+      {
+        std::unique_lock lock(mutex_);
+        idle_ = true;
+        drained_.notify_all();
+        wakeup_.wait(lock, [this] { return !queue_.empty() || dropped_ > 0; });
+        idle_ = false;
+        batch.swap(queue_);
+        dropped = std::exchange(dropped_, 0);
+      }
+      write_out(batch);
+      batch.clear();
+      if (dropped > 0)
+        write_out(format_line(log_level::warn, "log-dropped", {{"count", dropped}}));
+    }
+  }
+
+  // Writes through poll() in pieces a pipe takes whole, so that a full pipe
+  // costs this thread a wait, never a blocked write it cannot leave.
+  static void write_out(std::string_view text) {
+    while (!text.empty()) {
+      pollfd ready{STDERR_FILENO, POLLOUT, 0};
+      const int polled = ::poll(&ready, 1, poll_interval_ms);
+      if (polled < 0 && errno != EINTR)
+        return;
+      if (polled <= 0)
+        continue;
+      if ((ready.revents & (POLLERR | POLLNVAL)) != 0)
+        return;  // stderr is gone: the rest is lost either way
+      const std::size_t piece = std::min<std::size_t>(text.size(), PIPE_BUF);
+      const ssize_t written = ::write(STDERR_FILENO, text.data(), piece);
+      if (written < 0 && (errno == EAGAIN || errno == EINTR))
+        continue;
+      if (written <= 0)
+        return;
+      text.remove_prefix(static_cast<std::size_t>(written));
+    }
+  }
+
+  // Gives the last lines (`stopped`, a fatal error) a bounded chance to get out.
+  void flush_for_exit() {
+    std::unique_lock lock(mutex_);
+    drained_.wait_for(lock, exit_flush_budget, [this] { return queue_.empty() && idle_; });
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  std::condition_variable drained_;
+  std::string queue_;
+  std::uint64_t dropped_ = 0;
+  bool idle_ = false;
+};
+
 }  // namespace
 
 std::optional<log_level> parse_log_level(std::string_view name) {
@@ -74,34 +194,24 @@ bool log_enabled(log_level level) {
   return level != log_level::off && level >= current_level.load(std::memory_order_relaxed);
 }
 
-void log_event(log_level level, std::string_view event, std::initializer_list<log_field> fields) {
+std::string exception_text(const std::exception_ptr& failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& error) {
+    return error.what();
+  } catch (...) {
+    return "unknown";
+  }
+}
+
+void log_event(log_level level, std::string_view event,
+               std::initializer_list<log_field> fields) noexcept {
   if (!log_enabled(level))
     return;
-  std::string line;
-  line.reserve(128);
-  append_timestamp(line);
-  line.push_back(' ');
-  line.append(level_name(level));
-  line.push_back(' ');
-  line.append(event);
-  for (const log_field& field : fields) {
-    line.push_back(' ');
-    line.append(field.key);
-    line.push_back('=');
-    if (needs_quoting(field.value)) {
-      append_json_string(line, field.value);
-    } else {
-      line.append(field.value);
-    }
-  }
-  line.push_back('\n');
-  // One write per line keeps lines from different threads whole.
-  std::string_view rest = line;
-  while (!rest.empty()) {
-    const ssize_t written = ::write(STDERR_FILENO, rest.data(), rest.size());
-    if (written <= 0)
-      return;
-    rest.remove_prefix(static_cast<std::size_t>(written));
+  try {
+    log_writer::instance().push(format_line(level, event, fields));
+  } catch (...) {
+    // Out of memory for a log line: the event goes unlogged, serving goes on.
   }
 }
 

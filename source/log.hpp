@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -25,7 +26,17 @@ struct log_field {
 // One line on stderr: `<UTC time> <level> <event> key=value ...`. Values with
 // spaces, quotes or control characters are written as JSON strings, so a
 // username cannot forge extra fields or lines.
+//
+// Never blocks and never throws: the line goes to a bounded in-memory queue
+// that a thread of the log's own writes out, so a stderr nobody reads (a
+// stalled log collector, a paused pager) cannot stall serving. When the queue
+// is full the line is dropped and counted; a `log-dropped count=N` line
+// follows once the writer has made room again.
 void log_event(log_level level, std::string_view event,
-               std::initializer_list<log_field> fields = {});
+               std::initializer_list<log_field> fields = {}) noexcept;
+
+// What a caught exception says, for a log field ("unknown" when it is not a
+// std::exception).
+std::string exception_text(const std::exception_ptr& failure);
 
 }  // namespace cturn

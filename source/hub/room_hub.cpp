@@ -34,9 +34,11 @@ void room_hub::fail(participant& client, protocol_error error) {
   const auto found = clients_.find(&client);
   if (found == clients_.end() || found->second.closing)
     return;
-  found->second.closing = true;
+  const departure gone = remove_client(found);
+  // The client first: if a notice to its room fails, it is closed anyway.
   reject(client, error);
   client.close_after_flush();
+  announce(gone, wire_text(error));
 }
 
 void room_hub::registration_deadline(participant& client) {
@@ -47,16 +49,28 @@ void room_hub::registration_deadline(participant& client) {
 
 void room_hub::disconnect(participant& client, std::string_view reason) {
   const auto found = clients_.find(&client);
-  if (found == clients_.end())
-    return;
+  if (found != clients_.end())
+    announce(remove_client(found), reason);
+}
+
+room_hub::departure room_hub::remove_client(client_map::iterator found) noexcept {
   client_state& state = found->second;
+  departure gone;
+  gone.id = state.self->connection_id();
+  gone.username = std::move(state.username);
   if (state.current_room != nullptr)
-    exit_room(state, "disconnected");
-  if (!state.username.empty())
-    usernames_.erase(state.username);
-  log_event(log_level::info, "disconnect",
-            {{"id", client.connection_id()}, {"user", state.username}, {"reason", reason}});
+    gone.remaining = detach_from_room(state, gone.deleted_room);
+  if (!gone.username.empty())
+    usernames_.erase(gone.username);
   clients_.erase(found);
+  return gone;
+}
+
+void room_hub::announce(const departure& gone, std::string_view reason) {
+  if (gone.remaining != nullptr || !gone.deleted_room.empty())
+    announce_exit(gone.remaining, gone.username, "disconnected", gone.deleted_room);
+  log_event(log_level::info, "disconnect",
+            {{"id", gone.id}, {"user", gone.username}, {"reason", reason}});
 }
 
 void room_hub::shutdown() {
@@ -99,12 +113,16 @@ void room_hub::on_command(client_state& client, set_username& request) {
   if (!request.public_key_valid)
     return reject(self, protocol_error::public_key_invalid);
 
-  client.username = std::move(*name);
+  // Everything that can fail comes before the first change of state.
+  std::optional<frame> key_frame;
   if (request.public_key)
-    client.public_key_frame = encode_public_key(client.username, *request.public_key);
-  usernames_.emplace(client.username, &client);
+    key_frame = encode_public_key(*name, *request.public_key);
+  const frame welcome = encode_welcome("Username set to: " + *name);
+  usernames_.emplace(*name, &client);
+  client.username = std::move(*name);
+  client.public_key_frame = std::move(key_frame);
   log_event(log_level::info, "username", {{"id", self.connection_id()}, {"user", client.username}});
-  self.deliver(encode_welcome("Username set to: " + client.username));
+  self.deliver(welcome);
 }
 
 void room_hub::on_command(client_state& client, create_room& request) {
@@ -114,15 +132,15 @@ void room_hub::on_command(client_state& client, create_room& request) {
   auto name = normalize_room_name(request.name);
   if (!name)
     return reject(self, name.error());
-  const auto [created, inserted] = rooms_.try_emplace(*name);
-  if (!inserted)
+  if (rooms_.find(*name) != rooms_.end())
     return reject(self, protocol_error::room_exists);
 
-  room& target = created->second;
-  target.name = std::move(*name);
-  log_event(log_level::info, "room-created", {{"room", target.name}, {"user", client.username}});
-  target.members.push_back(&client);
+  // Built whole before it is inserted, so a failed allocation leaves no
+  // room without members behind.
+  room fresh{.name = *name, .members = {&client}};
+  room& target = rooms_.emplace(std::move(*name), std::move(fresh)).first->second;
   client.current_room = &target;
+  log_event(log_level::info, "room-created", {{"room", target.name}, {"user", client.username}});
   self.deliver(encode_welcome("Created and joined room: " + target.name));
   broadcast(target, encode_system(client.username + " created the room"));
   enter_room(client, target);
@@ -151,9 +169,11 @@ void room_hub::on_command(client_state& client, leave_room&) {
   participant& self = *client.self;
   if (client.current_room == nullptr)
     return reject(self, protocol_error::not_in_room);
-  std::string room_name = client.current_room->name;
-  exit_room(client, "left the room");
-  self.deliver(encode_welcome("Left room: " + room_name));
+  std::string deleted_name;
+  room* remaining = detach_from_room(client, deleted_name);
+  announce_exit(remaining, client.username, "left the room", deleted_name);
+  self.deliver(
+      encode_welcome("Left room: " + (remaining != nullptr ? remaining->name : deleted_name)));
 }
 
 void room_hub::on_command(client_state& client, send_message& request) {
@@ -181,19 +201,29 @@ void room_hub::enter_room(client_state& client, room& target) {
     broadcast(target, *client.public_key_frame, &client);
 }
 
-void room_hub::exit_room(client_state& client, std::string_view verb) {
+room_hub::room* room_hub::detach_from_room(client_state& client,
+                                           std::string& deleted_name) noexcept {
   room& current = *client.current_room;
   client.current_room = nullptr;
   std::erase(current.members, &client);
-  if (current.members.empty()) {
-    log_event(log_level::info, "room-deleted", {{"room", current.name}});
-    rooms_.erase(rooms_.find(current.name));
+  if (!current.members.empty())
+    return &current;
+  const auto found = rooms_.find(current.name);
+  deleted_name = std::move(found->second.name);
+  rooms_.erase(found);
+  return nullptr;
+}
+
+void room_hub::announce_exit(room* remaining, std::string_view user, std::string_view verb,
+                             std::string_view deleted_name) {
+  if (remaining == nullptr) {
+    log_event(log_level::info, "room-deleted", {{"room", deleted_name}});
     return;
   }
-  std::string notice = client.username;
+  std::string notice(user);
   notice.push_back(' ');
   notice.append(verb);
-  broadcast(current, encode_system(notice));
+  broadcast(*remaining, encode_system(notice));
 }
 
 void room_hub::broadcast(const room& target, const frame& bytes, const client_state* except) {

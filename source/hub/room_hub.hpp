@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -18,6 +19,11 @@ namespace cturn {
 // Usernames, rooms, membership and public keys, and who receives which frame.
 // Plain single-threaded code with no I/O: the server runs it on one strand,
 // the unit tests drive it directly.
+//
+// Exception safety: every change of state either happens whole or not at all,
+// and a client that goes is first removed from every map with operations that
+// cannot fail, then announced. A deliver() that throws therefore loses at
+// most that notice: never a name, a member or a room that nobody holds.
 class room_hub {
  public:
   // False while shutting down: the caller closes the connection.
@@ -30,13 +36,15 @@ class room_hub {
   // Answers with an error frame; the connection stays open.
   void reject(participant& client, protocol_error error);
 
-  // Answers with an error frame, then closes the connection.
+  // Answers with an error frame and closes the connection. The client
+  // leaves its room and frees its name now, not when the socket is closed.
   void fail(participant& client, protocol_error error);
 
   // Closes the connection if it has not registered a username by now.
   void registration_deadline(participant& client);
 
-  // Forgets the connection: leaves its room, frees its username.
+  // Forgets the connection: leaves its room, frees its username. Nothing
+  // happens for a connection the hub has already let go (fail()).
   void disconnect(participant& client, std::string_view reason);
 
   // Tells every client `Server shutting down` and closes them all.
@@ -80,13 +88,30 @@ class room_hub {
   void on_command(client_state& client, leave_room& request);
   void on_command(client_state& client, send_message& request);
 
+  using client_map = std::unordered_map<participant*, client_state>;
+
   void enter_room(client_state& client, room& target);
-  // Removes the client from its room, tells the others `<user> <verb>`, and
-  // deletes the room once it is empty.
-  void exit_room(client_state& client, std::string_view verb);
+  // Takes the client out of its room and deletes the room once it is empty;
+  // cannot fail. Returns the room if members remain, else nullptr with the
+  // deleted room's name in `deleted_name`.
+  room* detach_from_room(client_state& client, std::string& deleted_name) noexcept;
+  // Tells the room that `user` left it (`<user> <verb>`), or logs its deletion.
+  void announce_exit(room* remaining, std::string_view user, std::string_view verb,
+                     std::string_view deleted_name);
+
+  // What is left to tell once a client is gone.
+  struct departure {
+    std::uint64_t id = 0;
+    std::string username;
+    room* remaining = nullptr;  // its room, if members remain
+    std::string deleted_room;   // its room's name, if it was the last member
+  };
+  // Removes every trace of the client with operations that cannot fail.
+  departure remove_client(client_map::iterator found) noexcept;
+  void announce(const departure& gone, std::string_view reason);
   void broadcast(const room& target, const frame& bytes, const client_state* except = nullptr);
 
-  std::unordered_map<participant*, client_state> clients_;
+  client_map clients_;
   string_map<client_state*> usernames_;
   string_map<room> rooms_;
   bool shutting_down_ = false;

@@ -7,7 +7,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <exception>
-#include <functional>
 #include <utility>
 
 #include "hub/room_hub.hpp"
@@ -47,16 +46,6 @@ class hub_service {
         token, std::move(work));
   }
 
-  // Called on the strand once the hub is shutting down and the last
-  // connection has gone.
-  void on_drained(std::function<void()> callback) { drained_ = std::move(callback); }
-
-  // For work that just removed a connection.
-  void notify_if_drained() {
-    if (hub_.shutting_down() && hub_.connection_count() == 0 && drained_)
-      drained_();
-  }
-
  private:
   // A failure inside the hub (allocation, most likely) must not unwind into
   // the I/O threads and take the server down.
@@ -64,16 +53,14 @@ class hub_service {
   void guarded(Work& work) {
     try {
       work(hub_);
-    } catch (const std::exception& error) {
-      log_event(log_level::error, "hub-error", {{"what", error.what()}});
     } catch (...) {
-      log_event(log_level::error, "hub-error", {{"what", "unknown"}});
+      log_event(log_level::error, "hub-error",
+                {{"what", exception_text(std::current_exception())}});
     }
   }
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   room_hub hub_;
-  std::function<void()> drained_;
 };
 
 }  // namespace cturn

@@ -15,6 +15,7 @@
 
 #include "log.hpp"
 #include "net/session.hpp"
+#include "net/supervised.hpp"
 
 namespace cturn {
 namespace {
@@ -27,6 +28,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // short-lived sockets that tell extra clients the server is full.
 constexpr rlim_t reserved_descriptors = 32;
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
+constexpr auto accept_restart_delay = std::chrono::seconds(1);
 constexpr auto turn_away_linger = std::chrono::seconds(1);
 
 unsigned available_cores() {
@@ -86,7 +88,7 @@ server::server(server_config config)
       signals_(control_, SIGINT, SIGTERM),
       grace_timer_(control_),
       hub_(io_.get_executor()),
-      connections_(std::make_shared<std::atomic<std::size_t>>(0)) {}
+      connections_(std::make_shared<connection_registry>()) {}
 
 int server::run() {
   boost::system::error_code error;
@@ -121,10 +123,17 @@ int server::run() {
              {"max_connections", max_connections_}});
 
   wait_for_signal();
-  asio::co_spawn(control_, accept_loop(), [](std::exception_ptr failure) {
-    if (failure)
-      std::rethrow_exception(failure);
-  });
+  const auto on_accept_failure = [](std::exception_ptr failure) {
+    log_event(log_level::error, "accept-failed",
+              {{"what", exception_text(failure)}, {"action", "restarting"}});
+  };
+  asio::co_spawn(
+      control_,
+      supervised([this] { return accept_loop(); }, accept_restart_delay, on_accept_failure),
+      [](std::exception_ptr failure) {
+        if (failure)
+          log_event(log_level::error, "accept-stopped", {{"what", exception_text(failure)}});
+      });
 
   const auto run_io = [this] {
     for (;;) {
@@ -142,6 +151,9 @@ int server::run() {
   run_io();
   for (auto& worker : workers)
     worker.join();
+  // Sessions still queued in io_ are destroyed with it, after this object's
+  // members: they must not reach for the control strand then.
+  connections_->when_empty(nullptr);
   log_event(log_level::info, "stopped");
   return 0;
 }
@@ -172,11 +184,9 @@ asio::awaitable<void> server::accept_loop() {
 }
 
 void server::admit(tcp::socket socket) {
-  if (!shutting_down_ && connections_->load(std::memory_order_relaxed) >= max_connections_)
+  if (!shutting_down_ && connections_->count() >= max_connections_)
     return turn_away(std::move(socket));
-  connections_->fetch_add(1, std::memory_order_relaxed);
-  std::make_shared<session>(std::move(socket), hub_, config_, next_id_++,
-                            connection_slot(connections_))
+  std::make_shared<session>(std::move(socket), hub_, config_, next_id_++, connections_->acquire())
       ->start();
 }
 
@@ -222,11 +232,10 @@ void server::begin_shutdown() {
   admit_backlog();
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  hub_.post([this](room_hub& hub) {
-    hub_.on_drained([this] { asio::post(control_, [this] { finish("all clients closed"); }); });
-    hub.shutdown();
-    hub_.notify_if_drained();
-  });
+  hub_.post([](room_hub& hub) { hub.shutdown(); });
+  // Every session counts, also those the hub turns away from now on.
+  connections_->when_empty(
+      [this] { asio::post(control_, [this] { finish("all clients closed"); }); });
   grace_timer_.expires_after(config_.shutdown_grace);
   grace_timer_.async_wait([this](const boost::system::error_code& error) {
     if (!error)

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,6 +10,7 @@
 #include <memory>
 
 #include "config.hpp"
+#include "net/connection_registry.hpp"
 #include "net/hub_service.hpp"
 
 namespace cturn {
@@ -42,7 +42,7 @@ class server {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer grace_timer_;
   hub_service hub_;
-  std::shared_ptr<std::atomic<std::size_t>> connections_;
+  std::shared_ptr<connection_registry> connections_;
   std::size_t max_connections_ = 0;
   std::uint64_t next_id_ = 1;
   bool shutting_down_ = false;

@@ -8,10 +8,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <exception>
+#include <new>
+#include <span>
 
 #include "log.hpp"
 #include "net/hub_service.hpp"
 #include "net/rate_limiter.hpp"
+#include "protocol/line_framer.hpp"
 
 namespace cturn {
 namespace {
@@ -37,8 +40,6 @@ class read_sizer {
   std::size_t size_ = smallest;
 };
 
-constexpr std::size_t large_buffer = 4096;
-
 std::string_view describe(const boost::system::error_code& error) {
   if (error == asio::error::eof)
     return "eof";
@@ -53,16 +54,10 @@ std::string_view describe(const boost::system::error_code& error) {
   return "network error";
 }
 
-bool is_blank(std::string_view line) {
-  return std::all_of(line.begin(), line.end(), [](char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-  });
-}
-
 }  // namespace
 
 session::session(tcp::socket socket, hub_service& hub, const server_config& config,
-                 std::uint64_t id, connection_slot slot)
+                 std::uint64_t id, connection_registry::slot slot)
     : socket_(std::move(socket)),
       hub_(hub),
       config_(config),
@@ -87,6 +82,7 @@ void session::begin() {
   hub_.post([self = shared_from_this()](room_hub& hub) {
     if (hub.connect(*self))
       return;
+    log_event(log_level::info, "turned-away", {{"id", self->id_}, {"reason", "shutting down"}});
     self->deliver(encode_system("Server shutting down"));
     self->close_after_flush();
   });
@@ -108,13 +104,8 @@ void session::spawn(asio::awaitable<void> task) {
   const auto on_exit = [self = shared_from_this()](std::exception_ptr failure) {
     if (!failure)
       return;
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& error) {
-      log_event(log_level::error, "session-error", {{"id", self->id_}, {"what", error.what()}});
-    } catch (...) {
-      log_event(log_level::error, "session-error", {{"id", self->id_}, {"what", "unknown"}});
-    }
+    log_event(log_level::error, "session-error",
+              {{"id", self->id_}, {"what", exception_text(failure)}});
     self->stop("internal error");
   };
   asio::co_spawn(socket_.get_executor(), std::move(task),
@@ -123,46 +114,33 @@ void session::spawn(asio::awaitable<void> task) {
 
 asio::awaitable<void> session::read_loop() {
   const auto self = shared_from_this();
-  // A line may hold max_line_bytes plus its '\n'; a partial line that reaches
-  // this size without one is too long.
-  const std::size_t buffer_limit =
-      config_.max_line_bytes == 0 ? std::string().max_size() : config_.max_line_bytes + 1;
   rate_limiter limiter(config_.rate_limit, config_.rate_burst, rate_limiter::clock::now());
   read_sizer sizer;
-  std::string buffer;
+  line_framer framer(config_.max_line_bytes);
   std::vector<tl::expected<command, protocol_error>> batch;
 
-  // This is async_read_until written out: the buffer grows here, in the
-  // coroutine, so that a failed allocation ends this session through spawn()'s
-  // handler instead of unwinding out of an I/O thread and leaving a ghost.
+  // The framer's buffer grows here, in the coroutine, so that a failed
+  // allocation ends this session through spawn()'s handler instead of
+  // unwinding out of an I/O thread and leaving a ghost.
   for (;;) {
-    if (buffer.size() >= buffer_limit) {
+    if (framer.too_long()) {
       stop_reason_ = "line too long";
       hub_.post([self](room_hub& hub) { hub.fail(*self, protocol_error::message_too_long); });
       co_return co_await discard_input();
     }
-    const std::size_t old_size = buffer.size();
-    const std::size_t room =
-        std::min(std::max(sizer.next(), buffer.capacity() - old_size), buffer_limit - old_size);
-    buffer.resize(old_size + room);
+    const std::span<char> space = framer.prepare(sizer.next());
     const auto [error, received] =
-        co_await socket_.async_read_some(asio::buffer(buffer.data() + old_size, room), use_tuple);
-    buffer.resize(old_size + received);
-    sizer.record(received, room);
+        co_await socket_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
+    framer.commit(received);
+    sizer.record(received, space.size());
     if (stopped_)
       co_return;
     if (error)
       co_return stop(describe(error));
 
-    std::size_t consumed = 0;
-    for (std::size_t end;
-         (end = buffer.find('\n', std::max(consumed, old_size))) != std::string::npos;) {
-      std::string_view line(buffer.data() + consumed, end - consumed);
-      consumed = end + 1;
-      if (!line.empty() && line.back() == '\r')
-        line.remove_suffix(1);
-      if (is_blank(line))
-        continue;
+    // The decoded commands are views into the framer's buffer, which stays
+    // untouched until the hub has handled them.
+    while (const auto line = framer.next_line()) {
       if (const auto wait = limiter.take(rate_limiter::clock::now()); wait.count() > 0) {
         // Back-pressure: hand over what is decoded, then stop reading a while.
         co_await submit(batch);
@@ -171,13 +149,10 @@ asio::awaitable<void> session::read_loop() {
         if (stopped_)
           co_return;
       }
-      batch.push_back(decode(line));
+      batch.push_back(decode(*line));
     }
     co_await submit(batch);
-    buffer.erase(0, consumed);
-    // A buffer that grew for one large line is given back once it is empty.
-    if (buffer.empty() && buffer.capacity() > std::max(large_buffer, 2 * sizer.next()))
-      std::string().swap(buffer);
+    framer.compact();
   }
 }
 
@@ -258,30 +233,41 @@ asio::awaitable<void> session::write_loop() {
   socket_.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-void session::deliver(const frame& bytes) {
+void session::deliver(const frame& bytes) noexcept {
   bool wake_writer = false;
-  bool overflowed = false;
+  bool dropped = false;
   {
     const std::lock_guard lock(queue_mutex_);
     if (!accepting_ || close_requested_)
       return;
     const std::size_t limit = config_.max_output_bytes;
     if (limit != 0 && queued_bytes_ + bytes.size() > limit) {
-      accepting_ = false;
-      overflowed = true;
+      dropped = true;
     } else {
-      queue_.push_back(bytes);
-      queued_bytes_ += bytes.size();
-      wake_writer = std::exchange(writer_parked_, false);
+      try {
+        queue_.push_back(bytes);
+        queued_bytes_ += bytes.size();
+        wake_writer = std::exchange(writer_parked_, false);
+      } catch (const std::bad_alloc&) {
+        dropped = true;
+      }
     }
+    if (dropped)
+      accepting_ = false;
   }
-  if (overflowed) {
-    log_event(log_level::warn, "slow-consumer", {{"id", id_}});
-    asio::post(socket_.get_executor(),
-               [self = shared_from_this()] { self->stop("slow consumer"); });
-  } else if (wake_writer) {
-    asio::post(socket_.get_executor(),
-               [self = shared_from_this()] { self->writer_wakeup_.cancel(); });
+  try {
+    if (dropped) {
+      log_event(log_level::warn, "slow-consumer", {{"id", id_}});
+      asio::post(socket_.get_executor(),
+                 [self = shared_from_this()] { self->stop("slow consumer"); });
+    } else if (wake_writer) {
+      asio::post(socket_.get_executor(),
+                 [self = shared_from_this()] { self->writer_wakeup_.cancel(); });
+    }
+  } catch (...) {
+    // No memory even for the wake-up. The hub must not see this fail; a
+    // slow consumer is then cut off when its peer closes or keepalive
+    // gives up, instead of now.
   }
 }
 
@@ -331,7 +317,6 @@ void session::stop(std::string_view reason) {
   deadline_.cancel();
   hub_.post([self = shared_from_this(), reason = stop_reason_](room_hub& hub) {
     hub.disconnect(*self, reason);
-    self->hub_.notify_if_drained();
   });
 }
 

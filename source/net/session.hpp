@@ -1,6 +1,5 @@
 #pragma once
 
-#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -12,27 +11,12 @@
 
 #include "config.hpp"
 #include "hub/participant.hpp"
+#include "net/connection_registry.hpp"
 #include "protocol/decode.hpp"
 
 namespace cturn {
 
 class hub_service;
-
-// Holds one of the server's connection slots; gives it back when destroyed.
-class connection_slot {
- public:
-  explicit connection_slot(std::shared_ptr<std::atomic<std::size_t>> counter)
-      : counter_(std::move(counter)) {}
-  connection_slot(connection_slot&&) noexcept = default;
-  connection_slot& operator=(connection_slot&&) = delete;
-  ~connection_slot() {
-    if (counter_)
-      counter_->fetch_sub(1, std::memory_order_relaxed);
-  }
-
- private:
-  std::shared_ptr<std::atomic<std::size_t>> counter_;
-};
 
 // One client connection: a reader coroutine that splits lines, decodes them
 // and hands them to the hub, and a writer coroutine that drains a byte-bounded
@@ -41,12 +25,14 @@ class connection_slot {
 class session final : public participant, public std::enable_shared_from_this<session> {
  public:
   session(boost::asio::ip::tcp::socket socket, hub_service& hub, const server_config& config,
-          std::uint64_t id, connection_slot slot);
+          std::uint64_t id, connection_registry::slot slot);
 
   // Registers with the hub and starts reading and writing.
   void start();
 
-  void deliver(const frame& bytes) override;
+  // Never throws: a frame that cannot be queued ends the session (its client
+  // could no longer be given everything in order).
+  void deliver(const frame& bytes) noexcept override;
   void close_after_flush() override;
   std::uint64_t connection_id() const override { return id_; }
 
@@ -66,7 +52,7 @@ class session final : public participant, public std::enable_shared_from_this<se
   hub_service& hub_;
   const server_config& config_;
   const std::uint64_t id_;
-  connection_slot slot_;
+  connection_registry::slot slot_;
   boost::asio::steady_timer writer_wakeup_;
   boost::asio::steady_timer deadline_;  // username timeout, then the close deadline
   std::string_view stop_reason_;        // always a string literal

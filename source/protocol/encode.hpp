@@ -22,7 +22,4 @@ frame encode_message(std::string_view sender, std::string_view body_json);
 // `{"type":"pubkey","sender":<sender>,"body":{"content":<pem>}}`.
 frame encode_public_key(std::string_view sender, std::string_view pem);
 
-// Appends `text` (valid UTF-8) as a quoted JSON string.
-void append_json_string(std::string& out, std::string_view text);
-
 }  // namespace cturn

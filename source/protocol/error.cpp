@@ -1,7 +1,5 @@
 #include "protocol/error.hpp"
 
-#include <string>
-
 namespace cturn {
 
 std::string_view wire_text(protocol_error error) noexcept {
@@ -46,23 +44,6 @@ std::string_view wire_text(protocol_error error) noexcept {
       return "Server full";
   }
   return "Unknown error";
-}
-
-namespace {
-
-class protocol_category_impl final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "cturn.protocol"; }
-  std::string message(int value) const override {
-    return std::string(wire_text(static_cast<protocol_error>(value)));
-  }
-};
-
-}  // namespace
-
-const std::error_category& protocol_category() noexcept {
-  static const protocol_category_impl category;
-  return category;
 }
 
 }  // namespace cturn

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <string_view>
-#include <system_error>
 
 namespace cturn {
 
@@ -32,13 +31,4 @@ enum class protocol_error {
 // The exact `content` of the error frame for `error`.
 std::string_view wire_text(protocol_error error) noexcept;
 
-const std::error_category& protocol_category() noexcept;
-
-inline std::error_code make_error_code(protocol_error error) noexcept {
-  return {static_cast<int>(error), protocol_category()};
-}
-
 }  // namespace cturn
-
-template <>
-struct std::is_error_code_enum<cturn::protocol_error> : std::true_type {};

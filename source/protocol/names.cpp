@@ -1,13 +1,8 @@
 #include "protocol/names.hpp"
 
+#include "text/ascii.hpp"
+
 namespace cturn {
-namespace {
-
-bool is_ascii_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-}  // namespace
 
 std::string_view trim_ascii_space(std::string_view text) noexcept {
   while (!text.empty() && is_ascii_space(text.front()))

@@ -18,9 +18,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,7 @@
 #include "protocol/decode.hpp"
 #include "protocol/encode.hpp"
 #include "protocol/json_text.hpp"
+#include "protocol/line_framer.hpp"
 #include "protocol/names.hpp"
 
 namespace {
@@ -125,8 +128,9 @@ class recorder final : public cturn::participant {
 
 struct slot {
   std::unique_ptr<recorder> client;
-  bool connected = false;
+  bool connected = false;  // known to the hub
   bool closing = false;
+  bool let_go = false;  // closed by the server, and already forgotten by the hub
   int expected_closes = 0;
   std::string name;  // empty until registered
   std::optional<std::string> key;
@@ -143,6 +147,8 @@ class harness {
 
   bool shutting_down() const { return hub_.shutting_down(); }
   bool connected(std::size_t index) const { return slots_[index].connected; }
+  // Still has a socket that can send, whether or not the hub knows it.
+  bool can_send(std::size_t index) const { return slots_[index].connected || slots_[index].let_go; }
 
   void line(std::size_t index, std::string_view text) {
     begin_step();
@@ -153,18 +159,22 @@ class harness {
       hub_.reject(*sender.client, decoded.error());
     } else {
       const cturn::command request = *decoded;
-      if (!sender.closing && !hub_.shutting_down())
+      if (sender.connected && !sender.closing && !hub_.shutting_down())
         predict(sender, request, text);
       hub_.handle(*sender.client, std::move(*decoded));
     }
     end_step("line", text);
   }
 
+  // A close the server decides: the client leaves its room and frees its
+  // name at once, not when its socket goes.
   void too_long(std::size_t index) {
     begin_step();
     slot& s = slots_[index];
-    if (!s.closing)
+    if (s.connected && !s.closing) {
       close_with(s, cturn::encode_error(cturn::protocol_error::message_too_long));
+      let_go(s);
+    }
     hub_.fail(*s.client, cturn::protocol_error::message_too_long);
     end_step("too long");
   }
@@ -172,8 +182,10 @@ class harness {
   void registration_deadline(std::size_t index) {
     begin_step();
     slot& s = slots_[index];
-    if (!s.closing && s.name.empty())
+    if (s.connected && !s.closing && s.name.empty()) {
       close_with(s, cturn::encode_error(cturn::protocol_error::username_timeout));
+      let_go(s);
+    }
     hub_.registration_deadline(*s.client);
     end_step("registration deadline");
   }
@@ -181,17 +193,8 @@ class harness {
   void disconnect(std::size_t index) {
     begin_step();
     slot& s = slots_[index];
-    if (s.room) {
-      const cturn::frame notice = cturn::encode_system(s.name + " disconnected");
-      for (slot& other : slots_) {
-        if (&other != &s && other.connected && other.room == s.room)
-          expect(other, notice);
-      }
-    }
+    leave_hub(s);
     hub_.disconnect(*s.client, "fuzz");
-    s.connected = false;
-    s.name.clear();
-    s.room.reset();
     end_step("disconnect");  // also: the leaver itself receives nothing
     s = slot{};
   }
@@ -282,6 +285,25 @@ class harness {
   }
 
   void reject(slot& s, cturn::protocol_error error) { expect(s, cturn::encode_error(error)); }
+
+  // The model's side of the hub forgetting `s`: its room-mates hear of it.
+  void leave_hub(slot& s) {
+    if (s.connected && s.room) {
+      const cturn::frame notice = cturn::encode_system(s.name + " disconnected");
+      for (slot& other : slots_) {
+        if (&other != &s && other.connected && other.room == s.room)
+          expect(other, notice);
+      }
+    }
+    s.connected = false;
+    s.name.clear();
+    s.room.reset();
+  }
+
+  void let_go(slot& s) {
+    leave_hub(s);
+    s.let_go = true;
+  }
 
   // What the protocol says `request` from `s` produces, and the model's new state.
   void predict(slot& s, const cturn::command& request, std::string_view text) {
@@ -433,36 +455,24 @@ class harness {
   std::uint64_t next_entry_ = 1;
 };
 
-// The session's framing: split on '\n', drop one trailing '\r', skip blank
-// lines; a line that reaches max_line_bytes + 1 bytes without its '\n' is too long.
-class line_reader {
- public:
-  // Returns false once a line was too long; nothing after it is read.
-  template <typename OnLine>
-  bool feed(std::string_view chunk, OnLine&& on_line) {
-    for (const char c : chunk) {
-      if (c != '\n') {
-        partial_.push_back(c);
-        if (partial_.size() > max_line_bytes)
-          return false;
-        continue;
-      }
-      std::string_view line = partial_;
-      if (!line.empty() && line.back() == '\r')
-        line.remove_suffix(1);
-      const bool blank = std::all_of(line.begin(), line.end(), [](char b) {
-        return b == ' ' || b == '\t' || b == '\r' || b == '\v' || b == '\f';
-      });
-      if (!blank)
-        on_line(line);
-      partial_.clear();
-    }
-    return true;
+// Feeds `chunk` through the session's own framing, as reads of whatever size
+// the framer offers. Returns false once a line was too long.
+template <typename OnLine>
+bool feed(cturn::line_framer& framer, std::string_view chunk, OnLine&& on_line) {
+  while (!chunk.empty()) {
+    if (framer.too_long())
+      return false;
+    const std::span<char> space = framer.prepare(chunk.size());
+    const std::size_t n = std::min(space.size(), chunk.size());
+    std::memcpy(space.data(), chunk.data(), n);
+    framer.commit(n);
+    chunk.remove_prefix(n);
+    while (const auto line = framer.next_line())
+      on_line(*line);
+    framer.compact();
   }
-
- private:
-  std::string partial_;
-};
+  return !framer.too_long();
+}
 
 }  // namespace
 
@@ -500,15 +510,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         run.registration_deadline(sender);
       }
     }
-    if (run.connected(sender))
+    if (run.can_send(sender))
       run.line(sender, line);
   };
 
-  line_reader reader;
+  cturn::line_framer framer(max_line_bytes);
   const bool fits =
-      reader.feed(stream.substr(0, split), on_line) && reader.feed(stream.substr(split), on_line);
+      feed(framer, stream.substr(0, split), on_line) && feed(framer, stream.substr(split), on_line);
   // The line that did not fit belongs to the next sender in the schedule.
-  if (!fits && run.connected(sender_of(line_index)))
+  if (!fits && run.can_send(sender_of(line_index)))
     run.too_long(sender_of(line_index));
   if (end_with_shutdown)
     run.shutdown();

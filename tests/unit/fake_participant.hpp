@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,10 @@ class fake_participant final : public participant {
       : id_(id), journal_(shared) {}
 
   void deliver(const frame& bytes) override {
+    if (released)
+      ++deliveries_after_release;
+    if (deliveries_throw)
+      throw std::bad_alloc();
     frames.emplace_back(bytes.text());
     if (journal_ != nullptr)
       journal_->push_back({id_, std::string(bytes.text())});
@@ -35,6 +40,12 @@ class fake_participant final : public participant {
 
   std::vector<std::string> frames;
   int close_requests = 0;
+  // deliver() fails as it would on a full heap.
+  bool deliveries_throw = false;
+  // Set once the hub has let this client go, when its session would be freed:
+  // from then on the hub must not reach it.
+  bool released = false;
+  int deliveries_after_release = 0;
 
  private:
   std::uint64_t id_;

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <deque>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -602,14 +603,18 @@ BOOST_AUTO_TEST_CASE(commands_after_disconnect_are_ignored) {
 
 // --- fail, deadline, shutdown -----------------------------------------------
 
-BOOST_AUTO_TEST_CASE(fail_sends_the_error_then_closes) {
+BOOST_AUTO_TEST_CASE(fail_sends_the_error_closes_and_lets_go_at_once) {
   fake_participant& alice = user("alice");
   fake_participant& bob = user("bob");
   room_with("r", {&alice, &bob});
   hub.fail(alice, cturn::protocol_error::message_too_long);
   BOOST_TEST(alice.take() == frames{error_frame("Message too long")});
   BOOST_TEST(alice.close_requests == 1);
-  BOOST_TEST(bob.frames.empty());
+  // The room and the name do not wait for the socket's close.
+  BOOST_TEST(bob.take() == frames{system_frame("alice disconnected")});
+  BOOST_TEST(!hub.username_in_use("alice"));
+  BOOST_TEST(hub.connection_count() == 1u);
+  BOOST_TEST(members("r") == std::vector<std::string>{"bob"});
   forget_frames();
 
   // Nothing it sends counts any more.
@@ -625,9 +630,19 @@ BOOST_AUTO_TEST_CASE(fail_sends_the_error_then_closes) {
   BOOST_TEST(alice.frames.empty());
   BOOST_TEST(alice.close_requests == 1);
 
-  // The room learns of it when the connection is gone.
+  // Nor does the socket's close, when it comes.
   hub.disconnect(alice, "closed");
-  BOOST_TEST(bob.take() == frames{system_frame("alice disconnected")});
+  BOOST_TEST(events.empty());
+}
+
+BOOST_AUTO_TEST_CASE(fail_of_the_last_member_deletes_the_room) {
+  fake_participant& alice = user("alice");
+  room_with("r", {&alice});
+  hub.fail(alice, cturn::protocol_error::message_too_long);
+  BOOST_TEST(hub.room_count() == 0u);
+  fake_participant& bob = user("bob");
+  send(bob, cturn::join_room{"r"});
+  BOOST_TEST(bob.take() == frames{error_frame("Room does not exist")});
 }
 
 BOOST_AUTO_TEST_CASE(failed_unregistered_client_ignores_username) {
@@ -769,6 +784,77 @@ BOOST_AUTO_TEST_CASE(public_key_frame_is_encoded_once_per_client) {
     return *found;
   };
   BOOST_TEST(key_of(a).shares_bytes_with(key_of(b)));
+}
+
+// --- a deliver() that throws ------------------------------------------------
+// The bookkeeping comes first: a notice that cannot be delivered must not
+// leave a name taken, a member in a room, or a freed session in the hub.
+
+BOOST_AUTO_TEST_CASE(disconnect_is_complete_even_when_a_notice_throws) {
+  fake_participant& alice = user("alice");
+  fake_participant& bob = user("bob");
+  fake_participant& carol = user("carol");
+  room_with("r", {&alice, &bob, &carol});
+  bob.deliveries_throw = true;
+  BOOST_CHECK_THROW(hub.disconnect(alice, "eof"), std::bad_alloc);
+  BOOST_TEST(!hub.username_in_use("alice"));
+  BOOST_TEST(hub.connection_count() == 2u);
+  BOOST_TEST(members("r") == (std::vector<std::string>{"bob", "carol"}));
+
+  alice.released = true;
+  bob.deliveries_throw = false;
+  forget_frames();
+  hub.shutdown();
+  BOOST_TEST(alice.deliveries_after_release == 0);
+  BOOST_TEST(alice.close_requests == 0);
+  BOOST_TEST(bob.take() == frames{system_frame("Server shutting down")});
+  BOOST_TEST(carol.take() == frames{system_frame("Server shutting down")});
+}
+
+BOOST_AUTO_TEST_CASE(fail_is_complete_even_when_a_notice_throws) {
+  fake_participant& alice = user("alice");
+  fake_participant& bob = user("bob");
+  room_with("r", {&alice, &bob});
+  bob.deliveries_throw = true;
+  BOOST_CHECK_THROW(hub.fail(alice, cturn::protocol_error::message_too_long), std::bad_alloc);
+  // The failing client is told and closed before its room is.
+  BOOST_TEST(alice.take() == frames{error_frame("Message too long")});
+  BOOST_TEST(alice.close_requests == 1);
+  BOOST_TEST(!hub.username_in_use("alice"));
+  BOOST_TEST(members("r") == std::vector<std::string>{"bob"});
+
+  // The last member's notice-free exit deletes the room.
+  bob.deliveries_throw = false;
+  hub.disconnect(bob, "eof");
+  BOOST_TEST(hub.room_count() == 0u);
+  BOOST_TEST(hub.connection_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(leave_is_complete_even_when_a_notice_throws) {
+  fake_participant& alice = user("alice");
+  fake_participant& bob = user("bob");
+  room_with("r", {&alice, &bob});
+  bob.deliveries_throw = true;
+  BOOST_CHECK_THROW(hub.handle(alice, cturn::leave_room{}), std::bad_alloc);
+  BOOST_TEST(members("r") == std::vector<std::string>{"bob"});
+  bob.deliveries_throw = false;
+  forget_frames();
+  send(alice, cturn::create_room{"s"});
+  BOOST_TEST(alice.take() == (frames{welcome_frame("Created and joined room: s"),
+                                     system_frame("alice created the room")}));
+}
+
+BOOST_AUTO_TEST_CASE(create_and_username_leave_whole_state_when_the_answer_throws) {
+  fake_participant& alice = connect();
+  alice.deliveries_throw = true;
+  BOOST_CHECK_THROW(hub.handle(alice, username("alice")), std::bad_alloc);
+  BOOST_TEST(hub.username_in_use("alice"));  // held by a live client: no ghost
+  BOOST_CHECK_THROW(hub.handle(alice, cturn::create_room{"r"}), std::bad_alloc);
+  BOOST_TEST(members("r") == std::vector<std::string>{"alice"});
+  alice.deliveries_throw = false;
+  hub.disconnect(alice, "eof");
+  BOOST_TEST(hub.room_count() == 0u);
+  BOOST_TEST(!hub.username_in_use("alice"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

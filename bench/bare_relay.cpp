@@ -83,7 +83,7 @@ class session : public std::enable_shared_from_this<session> {
   void start() {
     boost::system::error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
-    const auto on_exit = [self = shared_from_this()](std::exception_ptr failure) {
+    const auto on_exit = [self = shared_from_this()](const std::exception_ptr& failure) {
       if (!failure)
         return;
       try {
@@ -156,7 +156,7 @@ class session : public std::enable_shared_from_this<session> {
       writing.swap(queue_);
       buffers.clear();
       for (const frame& bytes : writing)
-        buffers.push_back(asio::buffer(bytes.bytes.get(), bytes.size));
+        buffers.emplace_back(bytes.bytes.get(), bytes.size);
       const auto [error, written] = co_await asio::async_write(socket_, buffers, use_tuple);
       writing.clear();
       if (error)
@@ -298,7 +298,7 @@ int main(int argc, char* argv[]) {
     tcp::acceptor acceptor(
         io, tcp::endpoint(asio::ip::make_address(bind), static_cast<unsigned short>(port)));
     group_map groups;
-    asio::co_spawn(io, accept_loop(acceptor, groups), [](std::exception_ptr failure) {
+    asio::co_spawn(io, accept_loop(acceptor, groups), [](const std::exception_ptr& failure) {
       if (failure)
         std::rethrow_exception(failure);
     });

@@ -156,7 +156,7 @@ generator::generator(const options& config)
 
 template <typename Done>
 void generator::spawn(asio::awaitable<void> task, Done done) {
-  asio::co_spawn(io_, std::move(task), [this, done](std::exception_ptr failure) {
+  asio::co_spawn(io_, std::move(task), [this, done](const std::exception_ptr& failure) {
     if (failure) {
       try {
         std::rethrow_exception(failure);

@@ -21,7 +21,7 @@ constexpr auto probe_timeout = std::chrono::seconds(3);
 // A wildcard listener also takes IPv4 loopback, which exists even where IPv6
 // is disabled (Docker's default network).
 asio::ip::address probe_address(const std::string& bind_address) {
-  const auto address = asio::ip::make_address(bind_address);
+  auto address = asio::ip::make_address(bind_address);
   if (address.is_unspecified())
     return asio::ip::address_v4::loopback();
   return address;

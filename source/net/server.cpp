@@ -123,14 +123,14 @@ int server::run() {
              {"max_connections", max_connections_}});
 
   wait_for_signal();
-  const auto on_accept_failure = [](std::exception_ptr failure) {
+  const auto on_accept_failure = [](const std::exception_ptr& failure) {
     log_event(log_level::error, "accept-failed",
               {{"what", exception_text(failure)}, {"action", "restarting"}});
   };
   asio::co_spawn(
       control_,
       supervised([this] { return accept_loop(); }, accept_restart_delay, on_accept_failure),
-      [](std::exception_ptr failure) {
+      [](const std::exception_ptr& failure) {
         if (failure)
           log_event(log_level::error, "accept-stopped", {{"what", exception_text(failure)}});
       });

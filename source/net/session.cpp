@@ -101,7 +101,7 @@ void session::begin() {
 }
 
 void session::spawn(asio::awaitable<void> task) {
-  const auto on_exit = [self = shared_from_this()](std::exception_ptr failure) {
+  const auto on_exit = [self = shared_from_this()](const std::exception_ptr& failure) {
     if (!failure)
       return;
     log_event(log_level::error, "session-error",

@@ -17,7 +17,7 @@ struct parse_result {
   std::vector<std::string> looked_up;  // environment variables asked for
 };
 
-parse_result parse_with(std::vector<std::string> flags, const environment& variables = {}) {
+parse_result parse_with(const std::vector<std::string>& flags, const environment& variables = {}) {
   std::vector<const char*> argv = {"cturn-server"};
   for (const std::string& flag : flags)
     argv.push_back(flag.c_str());
@@ -31,8 +31,9 @@ parse_result parse_with(std::vector<std::string> flags, const environment& varia
   return {std::move(result), std::move(looked_up)};
 }
 
-cturn::server_config config_of(std::vector<std::string> flags, const environment& variables = {}) {
-  auto [result, ignored] = parse_with(std::move(flags), variables);
+cturn::server_config config_of(const std::vector<std::string>& flags,
+                               const environment& variables = {}) {
+  auto [result, ignored] = parse_with(flags, variables);
   if (!result)
     BOOST_FAIL("rejected: " << result.error());
   BOOST_TEST(result->action == cturn::startup_action::serve);
@@ -40,14 +41,14 @@ cturn::server_config config_of(std::vector<std::string> flags, const environment
 }
 
 // The error message for bad input; fails the test case if the input was accepted.
-std::string error_of(std::vector<std::string> flags, const environment& variables = {}) {
+std::string error_of(const std::vector<std::string>& flags, const environment& variables = {}) {
   auto [result, ignored] = parse_with(flags, variables);
   if (result) {
     std::string joined;
     for (const std::string& flag : flags)
-      joined += flag + " ";
+      joined.append(flag).append(" ");
     for (const auto& [name, value] : variables)
-      joined += name + "=" + value + " ";
+      joined.append(name).append("=").append(value).append(" ");
     BOOST_ERROR("accepted: " << joined);
     return {};
   }

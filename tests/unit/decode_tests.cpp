@@ -87,6 +87,8 @@ const std::vector<std::string> content_commands = {"username", "create", "join",
 
 BOOST_AUTO_TEST_SUITE(decode)
 
+// Adjacent literals splice raw bytes into a line on purpose.
+// NOLINTBEGIN(bugprone-suspicious-missing-comma)
 BOOST_AUTO_TEST_CASE(row2_not_json) {
   check_errors(
       {
@@ -120,6 +122,7 @@ BOOST_AUTO_TEST_CASE(row2_not_json) {
       },
       protocol_error::invalid_json);
 }
+// NOLINTEND(bugprone-suspicious-missing-comma)
 
 BOOST_AUTO_TEST_CASE(row2_trailing_data_after_the_object) {
   const std::string line = R"({"type":"username","body":{"content":"alice"}})";
@@ -144,6 +147,8 @@ BOOST_AUTO_TEST_CASE(row2_nan_and_infinity_are_not_json) {
       protocol_error::invalid_json);
 }
 
+// Adjacent literals splice raw bytes into a line on purpose.
+// NOLINTBEGIN(bugprone-suspicious-missing-comma)
 BOOST_AUTO_TEST_CASE(row2_invalid_utf8) {
   check_errors(
       {
@@ -187,6 +192,7 @@ BOOST_AUTO_TEST_CASE(row2_invalid_utf8) {
       },
       protocol_error::invalid_json);
 }
+// NOLINTEND(bugprone-suspicious-missing-comma)
 
 BOOST_AUTO_TEST_CASE(row2_lone_surrogate_escapes) {
   check_errors(
@@ -311,8 +317,9 @@ BOOST_AUTO_TEST_CASE(row5_bad_content_for_every_command_but_leave) {
   };
   for (const std::string& type : content_commands) {
     for (const std::string& body : bodies)
-      check_error(R"({"type":")" + type + R"(","body":)" + body + "}",
-                  protocol_error::invalid_content);
+      check_error(
+          std::string(R"({"type":")").append(type).append(R"(","body":)").append(body) + "}",
+          protocol_error::invalid_content);
   }
 }
 

@@ -73,7 +73,7 @@ BOOST_AUTO_TEST_CASE(trims_each_ascii_space_character) {
   for (const char space : ascii_spaces) {
     BOOST_TEST_CONTEXT("character " << static_cast<int>(space)) {
       const std::string pad(3, space);
-      BOOST_TEST(cturn::trim_ascii_space(pad + "a b" + pad) == "a b");
+      BOOST_TEST(cturn::trim_ascii_space(std::string(pad).append("a b").append(pad)) == "a b");
       BOOST_TEST(cturn::trim_ascii_space(pad + "a") == "a");
       BOOST_TEST(cturn::trim_ascii_space("a" + pad) == "a");
       BOOST_TEST(cturn::trim_ascii_space("a" + pad + "b") == "a" + pad + "b");

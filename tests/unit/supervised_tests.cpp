@@ -35,10 +35,10 @@ BOOST_AUTO_TEST_CASE(a_failing_loop_is_restarted_after_the_pause) {
   const auto started = std::chrono::steady_clock::now();
   asio::co_spawn(io,
                  cturn::supervised(loop, 20ms,
-                                   [&](std::exception_ptr failure) {
+                                   [&](const std::exception_ptr& failure) {
                                      failures.push_back(cturn::exception_text(failure));
                                    }),
-                 [&](std::exception_ptr failure) { finished = !failure; });
+                 [&](const std::exception_ptr& failure) { finished = !failure; });
   io.run();
   BOOST_TEST(runs == 3);
   BOOST_TEST(failures ==
@@ -56,8 +56,8 @@ BOOST_AUTO_TEST_CASE(a_loop_that_returns_is_not_restarted) {
     ++runs;
     co_return;
   };
-  asio::co_spawn(io, cturn::supervised(loop, 1ms, [&](std::exception_ptr) { ++failures; }),
-                 [](std::exception_ptr) {});
+  asio::co_spawn(io, cturn::supervised(loop, 1ms, [&](const std::exception_ptr&) { ++failures; }),
+                 [](const std::exception_ptr&) {});
   io.run();
   BOOST_TEST(runs == 1);
   BOOST_TEST(failures == 0);

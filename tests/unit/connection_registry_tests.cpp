@@ -1,6 +1,5 @@
 #include <boost/test/unit_test.hpp>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "net/connection_registry.hpp"
@@ -23,8 +22,8 @@ BOOST_AUTO_TEST_CASE(empty_fires_when_the_last_slot_is_given_back) {
   // A slot the hub never heard of (a connection turned away during shutdown)
   // counts like any other.
   const auto registry = std::make_shared<connection_registry>();
-  std::optional<connection_registry::slot> registered(registry->acquire());
-  std::optional<connection_registry::slot> turned_away(registry->acquire());
+  auto registered = std::make_unique<connection_registry::slot>(registry->acquire());
+  auto turned_away = std::make_unique<connection_registry::slot>(registry->acquire());
   int fired = 0;
   registry->when_empty([&] { ++fired; });
   registered.reset();
@@ -42,7 +41,7 @@ BOOST_AUTO_TEST_CASE(empty_fires_at_once_when_nothing_is_held) {
 
 BOOST_AUTO_TEST_CASE(a_cancelled_callback_never_fires) {
   const auto registry = std::make_shared<connection_registry>();
-  std::optional<connection_registry::slot> slot(registry->acquire());
+  auto slot = std::make_unique<connection_registry::slot>(registry->acquire());
   int fired = 0;
   registry->when_empty([&] { ++fired; });
   registry->when_empty(nullptr);
@@ -50,14 +49,17 @@ BOOST_AUTO_TEST_CASE(a_cancelled_callback_never_fires) {
   BOOST_TEST(fired == 0);
 }
 
-BOOST_AUTO_TEST_CASE(slots_outlive_nothing_they_need) {
-  // A session destroyed after the server keeps the registry alive itself.
-  std::optional<connection_registry::slot> slot;
-  {
+BOOST_AUTO_TEST_CASE(a_slot_keeps_its_registry_alive) {
+  // A session destroyed after the server still finds the registry it counts in.
+  std::weak_ptr<connection_registry> watch;
+  auto slot = [&watch] {
     const auto registry = std::make_shared<connection_registry>();
-    slot.emplace(registry->acquire());
-  }
+    watch = registry;
+    return std::make_unique<connection_registry::slot>(registry->acquire());
+  }();
+  BOOST_TEST(!watch.expired());
   slot.reset();
+  BOOST_TEST(watch.expired());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,8 +5,11 @@
     docker-smoke.py --await-shutdown HOST PORT
         connect, set a username, print "ready", then wait for the server to
         say "Server shutting down" and close; exit 0 only if both happen.
+    docker-smoke.py --welcome HOST PORT
+        one attempt: set a username, exit 0 only if the server welcomes it.
 
-Used by .ci/docker-test against the container, where the Python harness in
+Used by .ci/docker-test against the container, and by .ci/serve-check against
+whatever the README's serve command started, where the Python harness in
 tests/client cannot start its own server. Names are randomised so the script
 can run against a server that other clients (or an earlier run) are using.
 """
@@ -220,9 +223,25 @@ def await_shutdown(host, port):
     return 0 if saw_notice else 1
 
 
+def welcome(host, port):
+    name = f"x-{secrets.token_hex(4)}"
+    try:
+        c = Client(host, port, "newcomer")
+        c.send("username", content=name)
+        c.expect("welcome", f"Username set to: {name}")
+    except (AssertionError, OSError, ValueError) as e:
+        print(f"no welcome: {e}", flush=True)
+        return 1
+    c.close()
+    print(f"welcome: Username set to: {name}", flush=True)
+    return 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[0] == "--await-shutdown":
         return await_shutdown(argv[1], int(argv[2]))
+    if len(argv) == 3 and argv[0] == "--welcome":
+        return welcome(argv[1], int(argv[2]))
     if len(argv) == 2:
         try:
             smoke(argv[0], int(argv[1]))

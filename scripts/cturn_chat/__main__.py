@@ -1,0 +1,182 @@
+"""scripts/chat: connect, ask for a username, chat. See docs/chat.md."""
+
+import argparse
+import errno
+import json
+import locale
+import os
+import selectors
+import socket
+import sys
+
+from . import crypto, trust
+from .session import Session
+from .terminal import Terminal
+
+# A server frame is at most a client's line (64 KiB by default) plus the
+# envelope and sender; far more without a newline is not a CTurn server.
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+CONNECT_TIMEOUT = 10.0
+FLUSH_TIMEOUT = 5.0
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="scripts/chat", description="End-to-end encrypted CTurn chat; /help once connected.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1337)
+    parser.add_argument("--username", help="asked for when absent")
+    parser.add_argument("--identity", metavar="FILE",
+                        help="keep your key pair in FILE (created, mode 0600, on first use);"
+                             " without it each run has a new key pair")
+    return parser.parse_args(argv)
+
+
+class Connection:
+    """A non-blocking socket with an output queue: a long line makes hundreds
+    of frames, which the server reads at its rate limit, and the client must
+    keep reading (and the user keep typing) meanwhile."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.outgoing = bytearray()
+        self._incoming = b""
+
+    def send(self, frame):
+        self.outgoing += json.dumps(frame, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+    def write_some(self):
+        try:
+            sent = self.sock.send(self.outgoing)
+        except BlockingIOError:
+            return
+        del self.outgoing[:sent]
+
+    def read_frames(self):
+        """Frames received (as parsed JSON, or None for a line that is not
+        JSON); raises EOFError once the server has closed."""
+        try:
+            data = self.sock.recv(256 * 1024)
+        except BlockingIOError:
+            return []
+        except ConnectionError as exc:
+            raise EOFError(str(exc)) from None
+        if not data:
+            raise EOFError("")
+        *lines, self._incoming = (self._incoming + data).split(b"\n")
+        if len(self._incoming) > MAX_FRAME_BYTES:
+            raise EOFError("the server sent an endless line")
+        frames = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                frames.append(json.loads(line.decode("utf-8")))
+            except ValueError:
+                frames.append(None)
+        return frames
+
+    def flush(self, timeout):
+        """Send what is queued, waiting at most `timeout` seconds (on quit)."""
+        self.sock.setblocking(True)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.sendall(self.outgoing)
+            self.outgoing.clear()
+        except OSError:
+            pass
+
+
+def connect(host, port):
+    sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setblocking(False)
+    return sock
+
+
+def run(args, term):
+    """The chat; returns the exit status."""
+    if args.identity:
+        try:
+            private_key, notice = crypto.load_or_create_identity(args.identity)
+        except (OSError, ValueError) as exc:
+            term.show(f"[Error] Cannot use identity {args.identity}: {exc}")
+            return 2
+        if notice:
+            term.show(f"[Key] {notice}")
+    else:
+        private_key = crypto.generate_private_key()
+    try:
+        store = trust.TrustStore(trust.default_path(), f"{args.host}:{args.port}")
+    except trust.TrustStoreError as exc:
+        term.show(f"[Error] {exc}")
+        return 2
+    try:
+        conn = Connection(connect(args.host, args.port))
+    except OSError as exc:
+        term.show(f"[Error] Cannot connect to {args.host}:{args.port}: {exc.strerror or exc}")
+        return 1
+    term.show(f"Connected to {args.host}:{args.port}")
+    session = Session(private_key, store, conn.send, term.show)
+    if args.username is not None:
+        session.handle_input(args.username)
+
+    selector = selectors.DefaultSelector()
+    selector.register(term.in_fd, selectors.EVENT_READ, "input")
+    selector.register(conn.sock, selectors.EVENT_READ, "server")
+    input_open = True
+    try:
+        while not session.quit:
+            term.set_prompt(session.prompt, question=session.needs_name)
+            selector.modify(conn.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.outgoing else 0),
+                            "server")
+            for key, events in selector.select():
+                if key.data == "input" and input_open:
+                    for event in term.read(_read_input(term.in_fd)):
+                        if event[0] == "eof":
+                            session.quit = True
+                            input_open = False
+                            selector.unregister(term.in_fd)
+                            break
+                        session.handle_input(event[1])
+                        if session.quit:
+                            break
+                        term.set_prompt(session.prompt, question=session.needs_name)
+                elif key.data == "server":
+                    if events & selectors.EVENT_WRITE:
+                        conn.write_some()
+                    if events & selectors.EVENT_READ:
+                        for frame in conn.read_frames():
+                            session.handle_frame(frame)
+        conn.flush(FLUSH_TIMEOUT)
+        return 0
+    except EOFError as exc:
+        session.disconnected()
+        term.show("Disconnected from server" + (f" ({exc})" if str(exc) else ""))
+        return 1
+    finally:
+        conn.sock.close()
+
+
+def _read_input(fd):
+    try:
+        return os.read(fd, 64 * 1024)
+    except OSError as exc:
+        if exc.errno == errno.EIO:  # the terminal went away
+            return b""
+        raise
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    encoding = locale.getpreferredencoding(False) or "utf-8"
+    term = Terminal(sys.stdin.fileno(), sys.stdout.fileno(), encoding)
+    with term:
+        try:
+            return run(args, term)
+        except KeyboardInterrupt:
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

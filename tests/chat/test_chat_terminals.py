@@ -1,0 +1,160 @@
+"""Two scripts/chat processes on pseudo-terminals chat through the real
+server, as two people would; a raw client plays a hostile or keyless peer."""
+
+import asyncio
+import os
+import re
+import tempfile
+import unittest
+
+from chat_process import ChatProcess, pattern
+from cturn_client import command
+from cturn_testcase import ServerTestCase
+
+ESCAPE_ATTACK = "\x1b[2J\x1b]0;owned\x07red:\x1b[31mX\x9b1m\rforged\u202eevil"
+
+
+class ChatTerminals(ServerTestCase):
+    async def asyncSetUp(self):
+        await super().asyncSetUp()
+        self.home = tempfile.TemporaryDirectory()
+        self.addCleanup(self.home.cleanup)
+
+    async def chat(self, name, *args, identity=None):
+        """A chat process for `name` (None: it is asked for), connected."""
+        config = os.path.join(self.home.name, name or "asked")
+        argv = ["--port", str(self.server.port), *args]
+        if name is not None:
+            argv += ["--username", name]
+        process = ChatProcess(name or "asked", argv, config)
+        self.addCleanup(process.kill)
+        await self.expect(process, f"Connected to 127.0.0.1:{self.server.port}")
+        return process
+
+    async def expect(self, process, *patterns):
+        return await asyncio.to_thread(process.expect_in_order, *patterns)
+
+    async def test_two_people_chat_in_a_room(self):
+        alice = await self.chat("alice")
+        await self.expect(alice, "[Server] Username set to: alice")
+        bob = await self.chat(None)
+        # Asked as client.js asks; the prompt is the input line, not a line yet.
+        await asyncio.to_thread(self._wait_for_raw, bob, "Choose a username: ")
+        bob.type("bob")
+        await self.expect(bob, "[Server] Username set to: bob")
+
+        alice.type("/create lobby")
+        await self.expect(alice, "[Server] Created and joined room: lobby", "[System] alice created the room")
+        bob.type("/join lobby")
+        await self.expect(bob, "[Server] Joined room: lobby", "[Key] Received public key from alice")
+        await self.expect(alice, "[System] bob joined the room", "[Key] Received public key from bob")
+
+        alice.type("hello bob ✓")
+        await self.expect(alice, "alice: hello bob ✓")
+        await self.expect(bob, "alice: hello bob ✓")
+        # Longer than one RSA block and longer than the kernel's 4 KiB
+        # canonical-mode line: travels in pieces, shown as one line.
+        long_line = "".join(f"{i} ünïcödé €uro 🙂 " for i in range(400))
+        self.assertGreater(len(long_line.encode()), 8192)
+        bob.type(long_line)
+        await self.expect(alice, f"bob: {long_line}")
+
+        # A typed escape sequence (an arrow key) is not part of the message.
+        bob.type("before\x1b[Dafter")
+        await self.expect(alice, "bob: beforeafter")
+
+        alice.type("/keys")
+        own = await self.expect(alice, re.compile(r"\[Key\] alice \(you\): [0-9a-f ]{79}"))
+        await self.expect(alice, re.compile(r"\[Key\] bob: [0-9a-f ]{79}"))
+        bob.type("/keys")
+        await self.expect(bob, re.compile(r"\[Key\] bob \(you\): .*"),
+                          "[Key] alice: " + own[0].split(": ", 1)[1])
+
+        bob.type("/leave")
+        await self.expect(bob, "[Server] Left room: lobby")
+        await self.expect(alice, "[System] bob left the room")
+        alice.type("anyone?")
+        await self.expect(alice, re.compile(r"\[Error\] Nobody else in the room has a key .*NOT sent.*"))
+
+        for process in (alice, bob):
+            process.type("/quit")
+            self.assertEqual(await asyncio.to_thread(process.wait), 0)
+
+    async def test_hostile_and_keyless_peers(self):
+        alice = await self.chat("alice")
+        alice.type("/create den")
+        await self.expect(alice, "[System] alice created the room")
+        eve = await self.user("eve")  # registers no key
+        await eve.join("den")
+        await eve.expect("pubkey", sender="alice")
+        await self.expect(alice, "[System] eve joined the room")
+
+        # Never plain text by accident: eve has no key, so nothing is sent;
+        # the /plain that follows is the next thing eve receives.
+        alice.type("a secret")
+        await self.expect(alice, re.compile(r"\[Error\] No member has a key .*NOT sent.*"),
+                          "[Key] Not sent to: eve (no key)")
+        alice.type("/plain in the clear")
+        await self.expect(alice, "alice [unencrypted]: in the clear")
+        frame = await eve.expect("message", sender="alice")
+        self.assertEqual(frame.body, {"content": "in the clear"})
+
+        # Whatever a peer sends, no control character reaches the terminal.
+        mark = len(alice.raw)
+        await eve.send(command("message", ESCAPE_ATTACK))
+        line = await self.expect(alice, pattern("forged"))
+        self.assertTrue(line[0].startswith("eve [unencrypted]: "), line)
+        await eve.send(command("message", "end of attack"))
+        await self.expect(alice, "eve [unencrypted]: end of attack")
+        written = alice.raw[mark:].replace("\r\x1b[K", "").replace("\r\n", "")
+        self.assertIsNone(re.search("[\x00-\x1f\x7f-\x9f\u202e]", written), repr(written))
+
+        alice.type("/quit")
+        self.assertEqual(await asyncio.to_thread(alice.wait), 0)
+
+    async def test_key_change_is_announced_and_blocks_sending(self):
+        identity = os.path.join(self.home.name, "bob.pem")
+        alice = await self.chat("alice")
+        alice.type("/create den")
+        await self.expect(alice, "[System] alice created the room")
+        bob = await self.chat("bob", "--identity", identity)
+        self.assertIn(f"[Key] created a new key pair in {identity}", bob.lines())
+        self.assertEqual(os.stat(identity).st_mode & 0o777, 0o600)
+        bob.type("/join den")
+        await self.expect(alice, "[Key] Received public key from bob")
+        bob.type("/quit")
+        await asyncio.to_thread(bob.wait)
+
+        # Same identity, same key: no warning.
+        bob = await self.chat("bob", "--identity", identity)
+        bob.type("/join den")
+        await self.expect(alice, "[Key] Received public key from bob")
+        alice.type("still you")
+        await self.expect(bob, "alice: still you")
+        bob.type("/quit")
+        await asyncio.to_thread(bob.wait)
+
+        # Another key under the same name.
+        impostor = await self.chat("bob")
+        impostor.type("/join den")
+        await self.expect(alice, "[Key] Received public key from bob",
+                          "[Warning] !!! THE KEY OF bob HAS CHANGED !!!")
+        alice.type("for bob only")
+        await self.expect(alice, re.compile(r"\[Error\] No member has a key .*NOT sent.*"),
+                          re.compile(r"\[Key\] Not sent to: bob \(key changed: .*/trust bob\)"))
+        alice.type("/trust bob")
+        await self.expect(alice, pattern("[Key] Trusting the new key of bob"))
+        alice.type("now trusted")
+        await self.expect(impostor, "alice: now trusted")
+        for process in (alice, impostor):
+            process.type("/quit")
+            self.assertEqual(await asyncio.to_thread(process.wait), 0)
+
+    def _wait_for_raw(self, process, text):
+        with process._changed:
+            if not process._changed.wait_for(lambda: text in process.raw or process.closed, 15):
+                raise AssertionError(f"no {text!r} on the screen: {process.raw!r}")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -50,6 +50,8 @@ class Connection:
             sent = self.sock.send(self.outgoing)
         except BlockingIOError:
             return
+        except ConnectionError as exc:
+            raise EOFError(str(exc)) from None
         del self.outgoing[:sent]
 
     def read_frames(self):

@@ -1,11 +1,12 @@
 """Nothing a peer sends acts on the user's terminal, and no key the user
 presses (arrows, function keys) ends up in a message."""
 
+import os
 import re
 import unittest
 
 from cturn_chat.sanitize import REPLACEMENT, char_width, sanitize
-from cturn_chat.terminal import LineEditor
+from cturn_chat.terminal import LineEditor, Terminal
 
 # What a terminal acts on: C0 and C1 controls (ESC and CSI start sequences).
 TERMINAL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -82,6 +83,28 @@ class Editor(unittest.TestCase):
         editor.feed(("x" * 100 + "你好").encode())
         self.assertEqual(editor.visible(10), "xxxxxx你好")
         self.assertEqual(editor.visible(5), "x你好")
+
+
+class Piped(unittest.TestCase):
+    """Standard input and output that are not a terminal: plain lines."""
+
+    def setUp(self):
+        self.read_end, self.write_end = os.pipe()
+        self.addCleanup(os.close, self.read_end)
+        self.addCleanup(os.close, self.write_end)
+        self.term = Terminal(self.read_end, self.write_end, "utf-8")
+
+    def test_lines_and_the_last_unfinished_one(self):
+        self.assertFalse(self.term.interactive)
+        self.assertEqual(self.term.read(b"one\r\ntw"), [("line", "one")])
+        self.assertEqual(self.term.read(b"o\nthree"), [("line", "two")])
+        self.assertEqual(self.term.read(b""), [("line", "three"), ("eof",)])
+
+    def test_output_is_sanitised_and_only_questions_are_prompted(self):
+        self.term.set_prompt("Choose a username: ", question=True)
+        self.term.set_prompt("> ")
+        self.term.show("peer: \x1b[2Jhi")
+        self.assertEqual(os.read(self.read_end, 1000).decode(), f"Choose a username: \npeer: {REPLACEMENT}[2Jhi\n")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,10 @@ class Session:
             self.send_line(line)
 
     def register(self, name):
+        if not name.strip():
+            # The server would answer "Invalid message content", which says less.
+            self._error("Username cannot be empty")
+            return
         self.awaiting_name = True
         self._send({"type": "username",
                     "body": {"content": name, "pubkey": crypto.public_pem(self.private_key)}})

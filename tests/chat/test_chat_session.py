@@ -203,6 +203,9 @@ class Incoming(ChatTestCase):
     def test_a_name_taken_is_asked_again(self):
         harness = Harness(self.config.name)
         self.assertEqual(harness.session.prompt, "Choose a username: ")
+        harness.session.handle_input("  ")
+        self.assertEqual((harness.frames, harness.shown), ([], ["[Error] Username cannot be empty"]))
+        self.assertEqual(harness.session.prompt, "Choose a username: ")
         harness.session.handle_input("alice")
         self.assertEqual(harness.frames[0]["body"]["content"], "alice")
         self.assertTrue(harness.frames[0]["body"]["pubkey"].startswith("-----BEGIN RSA PUBLIC KEY-----"))

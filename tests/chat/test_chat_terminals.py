@@ -8,6 +8,7 @@ import tempfile
 import unittest
 
 from chat_process import ChatProcess, pattern
+from cturn_chat.pieces import MAX_LINE_BYTES
 from cturn_client import command
 from cturn_testcase import ServerTestCase
 
@@ -52,12 +53,17 @@ class ChatTerminals(ServerTestCase):
         alice.type("hello bob ✓")
         await self.expect(alice, "alice: hello bob ✓")
         await self.expect(bob, "alice: hello bob ✓")
-        # Longer than one RSA block and longer than the kernel's 4 KiB
-        # canonical-mode line: travels in pieces, shown as one line.
-        long_line = "".join(f"{i} ünïcödé €uro 🙂 " for i in range(400))
-        self.assertGreater(len(long_line.encode()), 8192)
-        bob.type(long_line)
-        await self.expect(alice, f"bob: {long_line}")
+        # The longest line the server takes (far more than one RSA block or
+        # the kernel's 4 KiB canonical-mode line) travels in 307 pieces and
+        # shows as one line; one byte more is refused.
+        longest = "".join(f"{i} ünïcödé €uro 🙂 " for i in range(2600)).encode()[:MAX_LINE_BYTES]
+        longest = longest.decode("utf-8", "ignore")  # drops a character cut at the end
+        longest += "!" * (MAX_LINE_BYTES - len(longest.encode()))
+        self.assertEqual(len(longest.encode()), MAX_LINE_BYTES)
+        bob.type(longest)
+        await self.expect(alice, f"bob: {longest}")
+        bob.type(longest + "!")
+        await self.expect(bob, f"[Error] Line too long ({MAX_LINE_BYTES + 1} bytes, at most {MAX_LINE_BYTES}): not sent")
 
         # A typed escape sequence (an arrow key) is not part of the message.
         bob.type("before\x1b[Dafter")

@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <sstream>
@@ -35,6 +36,7 @@ struct raw_options {
   double rate_burst = 400;
   std::int64_t shutdown_grace_ms = 5'000;
   std::string log_level;
+  std::string redis;
 };
 
 po::options_description make_options(raw_options& raw) {
@@ -61,6 +63,9 @@ po::options_description make_options(raw_options& raw) {
      "how long shutdown waits for clients' output to flush")
     ("log-level", po::value(&raw.log_level)->default_value("info"),
      "debug, info, warn, error or off")
+    ("redis", po::value(&raw.redis)->default_value(""),
+     "HOST:PORT of the Redis server shared by a cluster of nodes; empty = one node on its own "
+     "(the password, if any, comes from CTURN_REDIS_PASSWORD)")
     ("check", "probe the server at --bind/--port and exit 0 if it answers")
     ("help", "show this help")
     ("version", "show the version");
@@ -127,6 +132,22 @@ tl::expected<server_config, std::string> validate(const raw_options& raw) {
     return tl::unexpected(std::string("--log-level must be one of debug, info, warn, error, off"));
 
   server_config config;
+  if (!raw.redis.empty()) {
+    // HOST:PORT; a bracketed IPv6 host keeps its colons: [::1]:6379.
+    const auto colon = raw.redis.rfind(':');
+    std::int64_t redis_port = 0;
+    const std::string port_text = colon == std::string::npos ? "" : raw.redis.substr(colon + 1);
+    const auto [end, error] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), redis_port);
+    std::string host = colon == std::string::npos ? "" : raw.redis.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    if (host.empty() || port_text.empty() || error != std::errc() ||
+        end != port_text.data() + port_text.size() || redis_port < 1 || redis_port > 65535)
+      return tl::unexpected(std::string("--redis must be HOST:PORT, e.g. 127.0.0.1:6379"));
+    config.redis_host = std::move(host);
+    config.redis_port = static_cast<std::uint16_t>(redis_port);
+  }
   config.bind_address = raw.bind;
   config.port = static_cast<std::uint16_t>(raw.port);
   config.threads = static_cast<unsigned>(raw.threads);
@@ -185,6 +206,8 @@ tl::expected<command_line, std::string> parse_command_line(int argc, const char*
   if (!config)
     return tl::unexpected(config.error());
   result.config = std::move(*config);
+  if (const char* password = environment("CTURN_REDIS_PASSWORD"))
+    result.config.redis_password = password;
   return result;
 }
 

@@ -25,6 +25,13 @@ struct server_config {
   double rate_burst = 400;
   std::chrono::milliseconds shutdown_grace{5'000};
   log_level level = log_level::info;
+  // Cluster mode: the Redis server shared by every node, as host and port;
+  // empty host: one process on its own, no Redis.
+  std::string redis_host;
+  std::uint16_t redis_port = 6379;
+  // From CTURN_REDIS_PASSWORD only, never from a flag (flags show in `ps`);
+  // never printed or logged.
+  std::string redis_password;
 };
 
 enum class startup_action { serve, check, print_and_exit };

@@ -13,7 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/cluster_hub.hpp"
 #include "log.hpp"
+#include "net/hub_service.hpp"
 #include "net/session.hpp"
 #include "net/supervised.hpp"
 
@@ -79,6 +81,16 @@ asio::awaitable<void> refuse_connection(std::shared_ptr<tcp::socket> client) {
   client->close(ignored);
 }
 
+// The room hub of one node on its own, or a node of a cluster over Redis.
+std::unique_ptr<hub_port> make_hub(const asio::any_io_executor& executor,
+                                   const server_config& config) {
+  if (config.redis_host.empty())
+    return std::make_unique<hub_service>(executor);
+  auto hub = std::make_unique<cluster_hub>(executor, config);
+  hub->start();
+  return hub;
+}
+
 }  // namespace
 
 server::server(server_config config)
@@ -87,7 +99,7 @@ server::server(server_config config)
       acceptor_(control_),
       signals_(control_, SIGINT, SIGTERM),
       grace_timer_(control_),
-      hub_(io_.get_executor()),
+      hub_(make_hub(io_.get_executor(), config_)),
       connections_(std::make_shared<connection_registry>()) {}
 
 int server::run() {
@@ -186,7 +198,7 @@ asio::awaitable<void> server::accept_loop() {
 void server::admit(tcp::socket socket) {
   if (!shutting_down_ && connections_->count() >= max_connections_)
     return turn_away(std::move(socket));
-  std::make_shared<session>(std::move(socket), hub_, config_, next_id_++, connections_->acquire())
+  std::make_shared<session>(std::move(socket), *hub_, config_, next_id_++, connections_->acquire())
       ->start();
 }
 
@@ -232,7 +244,7 @@ void server::begin_shutdown() {
   admit_backlog();
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  hub_.post([](room_hub& hub) { hub.shutdown(); });
+  hub_->shutdown();
   // Every session counts, also those the hub turns away from now on.
   connections_->when_empty(
       [this] { asio::post(control_, [this] { finish("all clients closed"); }); });

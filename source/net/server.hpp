@@ -11,7 +11,7 @@
 
 #include "config.hpp"
 #include "net/connection_registry.hpp"
-#include "net/hub_service.hpp"
+#include "net/hub_port.hpp"
 
 namespace cturn {
 
@@ -41,7 +41,7 @@ class server {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer grace_timer_;
-  hub_service hub_;
+  std::unique_ptr<hub_port> hub_;
   std::shared_ptr<connection_registry> connections_;
   std::size_t max_connections_ = 0;
   std::uint64_t next_id_ = 1;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -12,7 +14,7 @@
 #include <span>
 
 #include "log.hpp"
-#include "net/hub_service.hpp"
+#include "net/hub_port.hpp"
 #include "net/rate_limiter.hpp"
 #include "protocol/line_framer.hpp"
 
@@ -56,8 +58,8 @@ std::string_view describe(const boost::system::error_code& error) {
 
 }  // namespace
 
-session::session(tcp::socket socket, hub_service& hub, const server_config& config,
-                 std::uint64_t id, connection_registry::slot slot)
+session::session(tcp::socket socket, hub_port& hub, const server_config& config, std::uint64_t id,
+                 connection_registry::slot slot)
     : socket_(std::move(socket)),
       hub_(hub),
       config_(config),
@@ -79,20 +81,14 @@ void session::begin() {
       log_level::info, "connect",
       {{"id", id_}, {"peer", peer.address().to_string() + ":" + std::to_string(peer.port())}});
 
-  hub_.post([self = shared_from_this()](room_hub& hub) {
-    if (hub.connect(*self))
-      return;
-    log_event(log_level::info, "turned-away", {{"id", self->id_}, {"reason", "shutting down"}});
-    self->deliver(encode_system("Server shutting down"));
-    self->close_after_flush();
-  });
+  hub_.connect(shared_from_this());
 
   if (config_.username_timeout.count() > 0) {
     deadline_.expires_after(config_.username_timeout);
     deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
       if (error)
         return;
-      self->hub_.post([self](room_hub& hub) { hub.registration_deadline(*self); });
+      self->hub_.registration_deadline(self);
     });
   }
 
@@ -125,7 +121,7 @@ asio::awaitable<void> session::read_loop() {
   for (;;) {
     if (framer.too_long()) {
       stop_reason_ = "line too long";
-      hub_.post([self](room_hub& hub) { hub.fail(*self, protocol_error::message_too_long); });
+      hub_.fail(self, protocol_error::message_too_long);
       co_return co_await discard_input();
     }
     const std::span<char> space = framer.prepare(sizer.next());
@@ -156,22 +152,22 @@ asio::awaitable<void> session::read_loop() {
   }
 }
 
-asio::awaitable<void> session::submit(std::vector<tl::expected<command, protocol_error>>& batch) {
+asio::awaitable<void> session::submit(hub_port::batch& batch) {
   if (batch.empty())
     co_return;
-  // The caller's coroutine keeps the session alive while it waits here. The
-  // work captures plain pointers on purpose: GCC 12 may destroy temporaries of
-  // a co_await expression twice, which a captured shared_ptr does not survive.
-  const auto work = [this, &batch](room_hub& hub) {
-    for (auto& line : batch) {
-      if (line) {
-        hub.handle(*this, std::move(*line));
-      } else {
-        hub.reject(*this, line.error());
-      }
-    }
+  // The caller's coroutine keeps the session and the batch alive while it
+  // waits here. The initiation is a named local that captures plain pointers:
+  // GCC 12 may destroy temporaries of a co_await expression twice, which a
+  // captured shared_ptr does not survive.
+  const auto initiate = [this, &batch](auto handler) {
+    auto waiting = std::make_shared<decltype(handler)>(std::move(handler));
+    hub_.submit(shared_from_this(), batch, [waiting] {
+      const auto executor = asio::get_associated_executor(*waiting);
+      asio::dispatch(executor, std::move(*waiting));
+    });
   };
-  co_await hub_.run(work, asio::use_awaitable);
+  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(initiate,
+                                                                       asio::use_awaitable);
   batch.clear();
 }
 
@@ -315,9 +311,7 @@ void session::stop(std::string_view reason) {
   socket_.close(ignored);
   writer_wakeup_.cancel();
   deadline_.cancel();
-  hub_.post([self = shared_from_this(), reason = stop_reason_](room_hub& hub) {
-    hub.disconnect(*self, reason);
-  });
+  hub_.disconnect(shared_from_this(), std::string(stop_reason_));
 }
 
 }  // namespace cturn

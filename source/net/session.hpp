@@ -16,7 +16,7 @@
 
 namespace cturn {
 
-class hub_service;
+class hub_port;
 
 // One client connection: a reader coroutine that splits lines, decodes them
 // and hands them to the hub, and a writer coroutine that drains a byte-bounded
@@ -24,7 +24,7 @@ class hub_service;
 // through deliver() and close_after_flush(), which are safe from any thread.
 class session final : public participant, public std::enable_shared_from_this<session> {
  public:
-  session(boost::asio::ip::tcp::socket socket, hub_service& hub, const server_config& config,
+  session(boost::asio::ip::tcp::socket socket, hub_port& hub, const server_config& config,
           std::uint64_t id, connection_registry::slot slot);
 
   // Registers with the hub and starts reading and writing.
@@ -49,7 +49,7 @@ class session final : public participant, public std::enable_shared_from_this<se
   void stop(std::string_view reason);
 
   boost::asio::ip::tcp::socket socket_;
-  hub_service& hub_;
+  hub_port& hub_;
   const server_config& config_;
   const std::uint64_t id_;
   connection_registry::slot slot_;

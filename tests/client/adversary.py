@@ -29,7 +29,7 @@ import termios
 import time
 
 from cturn_client import DEFAULT_TIMEOUT, TIMEOUT_SCALE, Frame, command, encode, expect_quiet, form_room, short
-from cturn_testcase import ServerTestCase
+from cturn_testcase import CLUSTER_NODES, ServerTestCase
 from server_process import ServerProcess, print_log, sanitizer_of
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -280,8 +280,15 @@ class AdversaryTestCase(ServerTestCase):
         self.clients = []
         self.raw_peers = []
         self._fresh_count = 0
+        self.redis = None
+        if CLUSTER_NODES >= 2:
+            await self.start_cluster(CLUSTER_NODES)
+            self.probe = ServerProbe(server_pid(self.server))
+            self.sanitizer = sanitizer_of(self.server.binary)
+            return
         self.server = LimitedServerProcess(self.server_flags, nofile=self.server_nofile,
                                            threads=self.server_threads, env=self.server_env)
+        self.nodes = [self.server]
         self.addCleanup(self.server.kill)  # see ServerTestCase.asyncSetUp
         await asyncio.to_thread(self.server.start)
         self.probe = ServerProbe(server_pid(self.server))

@@ -1,4 +1,10 @@
-"""unittest base class: a fresh server per test, checked for a clean exit afterwards."""
+"""unittest base class: a fresh server per test, checked for a clean exit afterwards.
+
+With CTURN_TEST_CLUSTER=N (N >= 2) the "server" is a cluster: a real
+redis-server and N nodes sharing it, and each client of a test connects to
+the next node in turn, so that a test's clients sit on different nodes.
+`self.server` is then the first node; `self.nodes` lists them all.
+"""
 
 import asyncio
 import os
@@ -7,7 +13,10 @@ import time
 import unittest
 
 from cturn_client import DEFAULT_TIMEOUT, Client
+from redis_process import RedisProcess
 from server_process import ServerProcess, print_log
+
+CLUSTER_NODES = int(os.environ.get("CTURN_TEST_CLUSTER", "0") or "0")
 
 
 class ServerTestCase(unittest.IsolatedAsyncioTestCase):
@@ -21,15 +30,41 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
     server_flags = ()
     server_env = {}
     server_hold_log = False  # see ServerProcess's hold_log
+    cluster_nodes = None  # a cluster of this many nodes, whatever CTURN_TEST_CLUSTER says
 
     async def asyncSetUp(self):
         self.clients = []
+        self.redis = None
+        if (self.cluster_nodes or CLUSTER_NODES) >= 2:
+            await self.start_cluster(self.cluster_nodes or CLUSTER_NODES)
+            return
         self.server = ServerProcess(self.server_flags, env=self.server_env,
                                     hold_log=self.server_hold_log)
+        self.nodes = [self.server]
         # Runs even when the set-up fails or skips the test after this point,
         # when asyncTearDown does not.
         self.addCleanup(self.server.kill)
         await asyncio.to_thread(self.server.start)
+
+    async def start_cluster(self, count, flags=()):
+        """A redis-server and `count` nodes using it, each serving."""
+        self.redis = RedisProcess()
+        self.addCleanup(self.redis.cleanup)
+        await asyncio.to_thread(self.redis.start)
+        self.nodes = []
+        for _ in range(count):
+            node = self.cluster_node(flags)
+            await asyncio.to_thread(node.start)
+            await asyncio.to_thread(node.wait_for_log, r"\bcluster-ready node=")
+        self.server = self.nodes[0]
+
+    def cluster_node(self, flags=()):
+        """A node (not started yet) of this test's cluster."""
+        node = ServerProcess((*self.server_flags, *flags, "--redis", self.redis.address),
+                             env=self.server_env, hold_log=self.server_hold_log)
+        self.addCleanup(node.kill)
+        self.nodes.append(node)
+        return node
 
     def has_failed(self):
         """Whether this test has failed so far. (`_outcome.success` is reset to
@@ -50,16 +85,24 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
                 else:
                     await client.close()
             # Both raise with the server log in their message.
-            self.server.assert_alive()
-            await asyncio.to_thread(self.server.stop)
+            for node in self.nodes:
+                node.assert_alive()
+            for node in self.nodes:
+                await asyncio.to_thread(node.stop)
         finally:
-            self.server.kill()
+            for node in self.nodes:
+                node.kill()
         if failed or os.environ.get("CTURN_TEST_SHOW_LOG"):
-            print_log(self.server)
+            for node in self.nodes:
+                print_log(node)
 
-    async def connect(self, label=None, **kwargs):
-        log_mark = len(self.server.lines)
-        client = await Client.connect(self.server.host, self.server.port, label=label, **kwargs)
+    async def connect(self, label=None, node=None, **kwargs):
+        """A client of `node`: by default the server, or in a cluster the next node in turn."""
+        if node is None:
+            node = self.nodes[len(self.clients) % len(self.nodes)]
+        log_mark = len(node.lines)
+        client = await Client.connect(node.host, node.port, label=label, **kwargs)
+        client.node = node
         client.log_mark = log_mark  # its `connect` log line comes after this one
         self.clients.append(client)
         return client
@@ -79,11 +122,12 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
         `disconnect` after it has queued every frame the disconnect causes, so
         this is the barrier of a client that can no longer send one."""
         for client in clients:
+            node = getattr(client, "node", self.server)
             connected = await asyncio.to_thread(
-                self.server.wait_for_log, rf"\bconnect id=\d+ peer=\S+:{client.local_port}(\s|$)",
+                node.wait_for_log, rf"\bconnect id=\d+ peer=\S+:{client.local_port}(\s|$)",
                 timeout, client.log_mark)
             connection_id = re.search(r"\bid=(\d+)", connected).group(1)
-            await asyncio.to_thread(self.server.wait_for_log, rf"\bdisconnect id={connection_id}\b",
+            await asyncio.to_thread(node.wait_for_log, rf"\bdisconnect id={connection_id}\b",
                                     timeout, client.log_mark)
 
     async def retry_while(self, client, frame, busy_error, timeout=DEFAULT_TIMEOUT):

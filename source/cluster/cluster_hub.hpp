@@ -1,0 +1,134 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/redis_connection.hpp"
+#include "cluster/room_event.hpp"
+#include "config.hpp"
+#include "net/hub_port.hpp"
+
+namespace cturn {
+
+// Timings of the cluster; docs/cluster.md explains the bounds they give.
+struct cluster_timing {
+  // A node's lease lives this long unless renewed.
+  std::chrono::milliseconds lease_ttl{2'000};
+  // How often a node renews its lease and looks for dead nodes to reap.
+  std::chrono::milliseconds tick{250};
+  // A node that has not renewed its lease for this long stops serving: it
+  // must close its clients before the lease can expire and others take over.
+  std::chrono::milliseconds give_up_after{1'000};
+  std::chrono::milliseconds connect_timeout{1'000};
+  std::chrono::milliseconds retry_first{200};
+  std::chrono::milliseconds retry_most{2'000};
+};
+
+// One node of a cluster: names, rooms and their members live in Redis, and
+// change only through Lua scripts that publish each room's events on the
+// room's channel; the node keeps its own clients and, for each room where it
+// has members, who they are, in the order the channel says they entered.
+// Every frame a client gets about a room comes from that channel, so every
+// member of a room, on every node, sees the room's events in one order.
+//
+// Everything runs on one strand. Without Redis the node serves no one: its
+// clients get `Server unavailable` and are closed, new ones are turned away,
+// and it reconnects with backoff, starting afresh as a new node.
+class cluster_hub final : public hub_port {
+ public:
+  cluster_hub(const boost::asio::any_io_executor& executor, const server_config& config,
+              cluster_timing timing = {});
+  ~cluster_hub() override;
+  cluster_hub(const cluster_hub&) = delete;
+  cluster_hub& operator=(const cluster_hub&) = delete;
+
+  // Starts connecting; serves once Redis answers.
+  void start();
+
+  void connect(std::shared_ptr<participant> client) override;
+  void submit(std::shared_ptr<participant> client, batch& lines,
+              std::function<void()> done) override;
+  void fail(std::shared_ptr<participant> client, protocol_error error) override;
+  void registration_deadline(std::shared_ptr<participant> client) override;
+  void disconnect(std::shared_ptr<participant> client, std::string reason) override;
+  void shutdown() override;
+
+ private:
+  enum class phase { connecting, serving, shutting_down };
+  using timer_ptr = std::shared_ptr<boost::asio::steady_timer>;
+
+  struct client_state {
+    std::shared_ptr<participant> self;
+    std::string name;  // empty until registered
+    std::string room;  // empty when in none
+    // A create, join, leave or self-addressed message is done when its own
+    // event comes back on the room's channel.
+    char awaiting = 0;  // 'C', 'J', 'L', 'M' or 0
+    std::string awaiting_room;
+    bool event_seen = false;
+    timer_ptr event_wait;
+    bool closing = false;
+  };
+  struct local_room {
+    std::vector<client_state*> members;  // in order of entry
+    std::size_t interest = 0;            // members, and clients on their way in
+    bool subscribed = false;
+    std::uint64_t epoch = 0;  // tells this room's subscription from an earlier one's
+    std::vector<timer_ptr> waiting_for_subscription;
+  };
+
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<bool> join_cluster();
+  boost::asio::awaitable<void> keep_lease();
+  void lost(std::string_view why);
+
+  boost::asio::awaitable<void> run_batch(std::shared_ptr<participant> client, batch* lines,
+                                         std::function<void()> done);
+  boost::asio::awaitable<void> handle(const std::shared_ptr<participant>& client, command& request);
+  boost::asio::awaitable<void> register_name(std::shared_ptr<participant> client,
+                                             set_username& request);
+  boost::asio::awaitable<void> enter_room(std::shared_ptr<participant> client, std::string room,
+                                          char kind);
+  boost::asio::awaitable<void> leave_current_room(std::shared_ptr<participant> client);
+  void publish_message(client_state& client, cturn::send_message& request);
+  // Waits until the client's own event came back; false if the client is gone.
+  boost::asio::awaitable<bool> await_own_event(const std::shared_ptr<participant>& client);
+  // Runs a script; an error reply means the node cannot go on (lost()).
+  boost::asio::awaitable<redis_reply> run_script(const std::string& script,
+                                                 std::vector<std::string> arguments);
+
+  boost::asio::awaitable<bool> subscribe(const std::string& room);
+  void add_interest(const std::string& room);
+  void drop_interest(const std::string& room);
+  void on_room_event(const std::string& room, std::string_view payload);
+  void deliver_to(const local_room& room, const frame& bytes, const client_state* except = nullptr);
+  void signal_own_event(client_state& client);
+
+  client_state* find(const participant* client);
+  void forget(client_state& client, std::string_view reason);
+
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  server_config config_;
+  cluster_timing timing_;
+  redis_connection commands_;
+  redis_connection events_;
+  phase phase_ = phase::connecting;
+  std::string node_;  // this node's id while serving
+  std::string previous_node_;
+  std::chrono::steady_clock::time_point last_renewal_;
+  std::uint64_t next_epoch_ = 1;
+  std::unordered_map<const participant*, client_state> clients_;
+  std::unordered_map<std::string, client_state*> names_;
+  std::unordered_map<std::string, local_room> rooms_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace cturn

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "cluster/redis_reply.hpp"
+
+struct redisReader;
+
+namespace cturn {
+
+// One connection to Redis: pipelined commands whose replies complete in
+// order, and, once subscribed, the messages Redis pushes. The wire format is
+// hiredis's (its command encoder and reply reader); the I/O is Asio's. Not
+// thread-safe: every call, and every callback, runs on the executor given,
+// which must be a strand (or a single thread).
+class redis_connection {
+ public:
+  using reply_handler = std::function<void(const redis_reply&)>;
+  using push_handler = std::function<void(redis_reply&&)>;
+
+  explicit redis_connection(boost::asio::any_io_executor strand);
+  ~redis_connection();
+  redis_connection(const redis_connection&) = delete;
+  redis_connection& operator=(const redis_connection&) = delete;
+
+  // Connects (and AUTHs with `password` if it is not empty); false on failure
+  // or when `timeout` passes first.
+  boost::asio::awaitable<bool> connect(const std::string& host, std::uint16_t port,
+                                       const std::string& password,
+                                       std::chrono::milliseconds timeout);
+
+  // Queues a command. `on_reply` (may be empty) gets its reply, or an error
+  // reply once the connection is lost.
+  void send(const std::vector<std::string_view>& arguments, reply_handler on_reply = {});
+  void send(std::initializer_list<std::string_view> arguments, reply_handler on_reply = {}) {
+    send(std::vector<std::string_view>(arguments), std::move(on_reply));
+  }
+
+  // Sends a command and waits for its reply.
+  boost::asio::awaitable<redis_reply> call(std::vector<std::string> arguments);
+
+  // Subscriber mode: pushed `message` replies go here, not to a command.
+  void on_push(push_handler handler) { push_ = std::move(handler); }
+  // Called once when the connection fails after connect() succeeded.
+  void on_lost(std::function<void()> handler) { lost_ = std::move(handler); }
+
+  bool connected() const { return open_; }
+  // Closes the connection; pending commands get an error reply; on_lost is
+  // not called.
+  void close();
+
+ private:
+  void start_write();
+  boost::asio::awaitable<void> read_loop(std::shared_ptr<bool> alive);
+  void dispatch(redis_reply&& reply);
+  // The connection failed: close it, and tell the owner if it was up.
+  void fail(std::string_view why);
+  void close_with(std::string_view why);
+
+  boost::asio::any_io_executor strand_;
+  boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<redisReader, void (*)(redisReader*)> reader_;
+  std::deque<reply_handler> waiting_;
+  std::string output_;   // commands not yet handed to the socket
+  std::string writing_;  // the bytes of the write in flight
+  bool write_in_flight_ = false;
+  bool open_ = false;
+  bool established_ = false;  // connect() finished: a failure is news for on_lost
+  // Bumped by every close: completions of an earlier socket are ignored.
+  std::uint64_t generation_ = 0;
+  push_handler push_;
+  std::function<void()> lost_;
+  // Lets coroutines and handlers that outlive this object see that it is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace cturn

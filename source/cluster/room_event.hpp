@@ -1,0 +1,43 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/frame.hpp"
+
+namespace cturn {
+
+// What travels on a room's channel: every node with members in the room
+// receives the room's events in the one order Redis published them, and
+// turns each into frames for its own members. The Lua scripts (scripts.cpp)
+// publish created/joined/left/disconnected; nodes publish messages.
+//
+// Wire form, fields separated by '\n' (names hold no control characters,
+// and an encoded frame holds no '\n' but its last byte):
+//   C \n user                      created
+//   J \n user \n own-key-frame-or-empty \n key-frame...   joined (key frames of
+//                                  the members already there, in entry order)
+//   L \n user                      left
+//   D \n user                      disconnected
+//   M \n sender \n message-frame \n (- | +recipient)      message; the
+//                                  recipient comes last, since it is any text
+struct room_event {
+  enum class kind { created, joined, left, disconnected, message };
+
+  kind type = kind::created;
+  std::string_view user;
+  // joined: the entrant's key frame (empty if none); message: the frame.
+  std::string_view frame;
+  std::vector<std::string_view> key_frames;  // joined
+  std::optional<std::string_view> to;        // message, when directed
+};
+
+// The views point into `payload`.
+std::optional<room_event> parse_room_event(std::string_view payload);
+
+std::string encode_message_event(std::string_view sender, const frame& message,
+                                 const std::optional<std::string>& to);
+
+}  // namespace cturn

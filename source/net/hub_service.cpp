@@ -1,0 +1,55 @@
+#include "net/hub_service.hpp"
+
+#include "protocol/encode.hpp"
+
+namespace cturn {
+
+void hub_service::connect(std::shared_ptr<participant> client) {
+  post([client = std::move(client)](room_hub& hub) {
+    if (hub.connect(*client))
+      return;
+    log_event(log_level::info, "turned-away",
+              {{"id", client->connection_id()}, {"reason", "shutting down"}});
+    client->deliver(encode_system("Server shutting down"));
+    client->close_after_flush();
+  });
+}
+
+void hub_service::submit(std::shared_ptr<participant> client, batch& lines,
+                         std::function<void()> done) {
+  // The batch is the session's; it waits for done() before touching it.
+  post([client = std::move(client), &lines, done = std::move(done)](room_hub& hub) {
+    // done() runs whatever happens, or the session would wait for ever.
+    struct on_exit {
+      const std::function<void()>& call;
+      ~on_exit() { call(); }
+    } finally{done};
+    for (auto& line : lines) {
+      if (line) {
+        hub.handle(*client, std::move(*line));
+      } else {
+        hub.reject(*client, line.error());
+      }
+    }
+  });
+}
+
+void hub_service::fail(std::shared_ptr<participant> client, protocol_error error) {
+  post([client = std::move(client), error](room_hub& hub) { hub.fail(*client, error); });
+}
+
+void hub_service::registration_deadline(std::shared_ptr<participant> client) {
+  post([client = std::move(client)](room_hub& hub) { hub.registration_deadline(*client); });
+}
+
+void hub_service::disconnect(std::shared_ptr<participant> client, std::string reason) {
+  post([client = std::move(client), reason = std::move(reason)](room_hub& hub) {
+    hub.disconnect(*client, reason);
+  });
+}
+
+void hub_service::shutdown() {
+  post([](room_hub& hub) { hub.shutdown(); });
+}
+
+}  // namespace cturn

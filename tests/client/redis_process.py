@@ -1,0 +1,72 @@
+"""A real redis-server for cluster tests, on a free loopback port, with no
+persistence; stopped (or killed) by the test that started it."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+from cturn_client import TIMEOUT_SCALE
+
+START_TIMEOUT = 10.0 * TIMEOUT_SCALE
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RedisProcess:
+    host = "127.0.0.1"
+
+    def __init__(self, port=None):
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            raise RuntimeError("redis-server is not installed (Debian package redis-server)")
+        self.port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix="cturn-redis-")
+        self._proc = None
+
+    @property
+    def address(self):
+        return f"{self.host}:{self.port}"
+
+    def start(self):
+        self._proc = subprocess.Popen(
+            [self.binary, "--bind", self.host, "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--loglevel", "warning"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise AssertionError(f"redis-server exited with code {self._proc.returncode}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=1) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"redis-server did not answer on port {self.port}")
+
+    def pause(self):
+        os.kill(self._proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self._proc.pid, signal.SIGCONT)
+
+    def kill(self):
+        """Never raises; also the last-resort cleanup."""
+        if self._proc and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGCONT)
+            self._proc.kill()
+            self._proc.wait()
+
+    def cleanup(self):
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -250,12 +250,13 @@ asio::awaitable<redis_reply> cluster_hub::run_script(const std::string& script,
   arguments.insert(arguments.begin(), std::begin(eval), std::end(eval));
   const std::shared_ptr<bool> alive = alive_;
   redis_reply reply = co_await commands_.call(std::move(arguments));
-  if (*alive && reply.is_error()) {
-    if (reply.text.find(scripts::lease_lost) == std::string::npos &&
-        reply.text != "connection closed" && reply.text != "not connected")
+  // An error while the connection is still up is Redis's own answer; a lost
+  // connection has already been reported through on_lost.
+  if (*alive && reply.is_error() && commands_.connected()) {
+    const bool lease_gone = reply.text.find(scripts::lease_lost) != std::string::npos;
+    if (!lease_gone)
       log_event(log_level::error, "redis-error", {{"what", reply.text}});
-    lost(reply.text.find(scripts::lease_lost) != std::string::npos ? "lease expired"
-                                                                   : "script failed");
+    lost(lease_gone ? "lease expired" : "script failed");
   }
   co_return reply;
 }

@@ -29,11 +29,17 @@ int main(int argc, char* argv[]) {
   }
 
   cturn::set_log_level(parsed->config.level);
+  int status = 1;
   try {
     cturn::server server(parsed->config);
-    return server.run();
+    status = server.run();
   } catch (const std::exception& error) {
     cturn::log_event(cturn::log_level::error, "fatal", {{"what", error.what()}});
-    return 1;
   }
+  // The server's signal handling is gone with it, which puts SIGTERM back to
+  // its default: a second signal during the last steps of exit (the log's
+  // final flush) must not turn a clean exit into death by signal.
+  std::signal(SIGTERM, SIG_IGN);
+  std::signal(SIGINT, SIG_IGN);
+  return status;
 }

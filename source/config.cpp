@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -37,6 +38,7 @@ struct raw_options {
   std::int64_t shutdown_grace_ms = 5'000;
   std::string log_level;
   std::string redis;
+  std::string metrics;
 };
 
 po::options_description make_options(raw_options& raw) {
@@ -63,6 +65,8 @@ po::options_description make_options(raw_options& raw) {
      "how long shutdown waits for clients' output to flush")
     ("log-level", po::value(&raw.log_level)->default_value("info"),
      "debug, info, warn, error or off")
+    ("metrics", po::value(&raw.metrics)->default_value(""),
+     "HOST:PORT to serve /metrics (Prometheus) and /healthz on; empty = off")
     ("redis", po::value(&raw.redis)->default_value(""),
      "HOST:PORT of the Redis server shared by a cluster of nodes; empty = one node on its own "
      "(the password, if any, comes from CTURN_REDIS_PASSWORD)")
@@ -107,6 +111,25 @@ tl::expected<void, std::string> check_rate(std::string_view flag, double value) 
   return tl::unexpected("--" + std::string(flag) + " must be a number between 0 and 1e9");
 }
 
+// HOST:PORT; a bracketed IPv6 host keeps its colons: [::1]:6379.
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& text,
+                                                                     std::int64_t lowest_port = 1) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos)
+    return std::nullopt;
+  std::string host = text.substr(0, colon);
+  const std::string port_text = text.substr(colon + 1);
+  std::int64_t port = -1;
+  const auto [end, error] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty() || port_text.empty() || error != std::errc() ||
+      end != port_text.data() + port_text.size() || port < lowest_port || port > 65535)
+    return std::nullopt;
+  return std::pair(std::move(host), static_cast<std::uint16_t>(port));
+}
+
 tl::expected<server_config, std::string> validate(const raw_options& raw) {
   const std::pair<std::string_view, tl::expected<void, std::string>> checks[] = {
       {"port", check_range("port", raw.port, 65535)},
@@ -133,20 +156,18 @@ tl::expected<server_config, std::string> validate(const raw_options& raw) {
 
   server_config config;
   if (!raw.redis.empty()) {
-    // HOST:PORT; a bracketed IPv6 host keeps its colons: [::1]:6379.
-    const auto colon = raw.redis.rfind(':');
-    std::int64_t redis_port = 0;
-    const std::string port_text = colon == std::string::npos ? "" : raw.redis.substr(colon + 1);
-    const auto [end, error] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), redis_port);
-    std::string host = colon == std::string::npos ? "" : raw.redis.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-      host = host.substr(1, host.size() - 2);
-    if (host.empty() || port_text.empty() || error != std::errc() ||
-        end != port_text.data() + port_text.size() || redis_port < 1 || redis_port > 65535)
+    const auto address = split_host_port(raw.redis);
+    if (!address)
       return tl::unexpected(std::string("--redis must be HOST:PORT, e.g. 127.0.0.1:6379"));
-    config.redis_host = std::move(host);
-    config.redis_port = static_cast<std::uint16_t>(redis_port);
+    config.redis_host = address->first;
+    config.redis_port = address->second;
+  }
+  if (!raw.metrics.empty()) {
+    const auto address = split_host_port(raw.metrics, 0);
+    if (!address)
+      return tl::unexpected(std::string("--metrics must be HOST:PORT, e.g. 0.0.0.0:9337"));
+    config.metrics_host = address->first;
+    config.metrics_port = address->second;
   }
   config.bind_address = raw.bind;
   config.port = static_cast<std::uint16_t>(raw.port);

@@ -32,6 +32,9 @@ struct server_config {
   // From CTURN_REDIS_PASSWORD only, never from a flag (flags show in `ps`);
   // never printed or logged.
   std::string redis_password;
+  // The operators' HTTP endpoint (/metrics, /healthz); empty host: off.
+  std::string metrics_host;
+  std::uint16_t metrics_port = 0;
 };
 
 enum class startup_action { serve, check, print_and_exit };

@@ -35,9 +35,8 @@ std::string random_node_id() {
 
 }  // namespace
 
-cluster_hub::cluster_hub(const asio::any_io_executor& executor, const server_config& config,
-                         cluster_timing timing)
-    : strand_(asio::make_strand(executor)),
+cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, cluster_timing timing)
+    : strand_(asio::make_strand(io)),
       config_(config),
       timing_(timing),
       commands_(strand_),
@@ -46,8 +45,13 @@ cluster_hub::cluster_hub(const asio::any_io_executor& executor, const server_con
   events_.on_lost([this] { lost("connection lost"); });
   events_.on_push([this](redis_reply&& message) {
     const std::string& channel = message.elements[1].text;
-    if (channel.starts_with(scripts::channel_prefix))
-      on_room_event(channel.substr(scripts::channel_prefix.size()), message.elements[2].text);
+    if (!channel.starts_with(scripts::channel_prefix))
+      return;
+    const std::string& payload = message.elements[2].text;
+    on_room_event(channel.substr(scripts::channel_prefix.size()), payload);
+    // Only entries and exits change the gauges; messages are the bulk.
+    if (!payload.starts_with("M\n"))
+      update_levels();
   });
 }
 
@@ -120,6 +124,7 @@ asio::awaitable<bool> cluster_hub::join_cluster() {
   previous_node_ = node;
   last_renewal_ = std::chrono::steady_clock::now();
   phase_ = phase::serving;
+  update_levels();
   log_event(log_level::info, "cluster-ready", {{"node", node_}});
   co_return true;
 }
@@ -173,8 +178,18 @@ void cluster_hub::lost(std::string_view why) {
   clients_.clear();
   names_.clear();
   rooms_.clear();
+  update_levels();
   commands_.close();
   events_.close();
+}
+
+void cluster_hub::update_levels() {
+  users_.store(names_.size(), std::memory_order_relaxed);
+  std::size_t occupied = 0;
+  for (const auto& [name, room] : rooms_)
+    occupied += room.members.empty() ? 0 : 1;
+  rooms_with_members_.store(occupied, std::memory_order_relaxed);
+  serving_.store(phase_ == phase::serving, std::memory_order_relaxed);
 }
 
 // --- sessions ---------------------------------------------------------------------
@@ -186,6 +201,10 @@ void cluster_hub::connect(std::shared_ptr<participant> client) {
       return;
     }
     const bool closing = phase_ == phase::shutting_down;
+    metrics::local()
+        .rejected[static_cast<std::size_t>(closing ? metrics::rejection::shutting_down
+                                                   : metrics::rejection::redis_unavailable)]
+        .add();
     log_event(log_level::info, "turned-away",
               {{"id", client->connection_id()},
                {"reason", closing ? "shutting down" : "redis unavailable"}});
@@ -195,8 +214,9 @@ void cluster_hub::connect(std::shared_ptr<participant> client) {
 }
 
 void cluster_hub::submit(std::shared_ptr<participant> client, batch& lines,
+                         std::chrono::steady_clock::time_point arrived,
                          std::function<void()> done) {
-  asio::co_spawn(strand_, run_batch(std::move(client), &lines, std::move(done)),
+  asio::co_spawn(strand_, run_batch(std::move(client), &lines, arrived, std::move(done)),
                  [](const std::exception_ptr& failure) {
                    if (failure)
                      log_event(log_level::error, "hub-error", {{"what", exception_text(failure)}});
@@ -204,6 +224,7 @@ void cluster_hub::submit(std::shared_ptr<participant> client, batch& lines,
 }
 
 asio::awaitable<void> cluster_hub::run_batch(std::shared_ptr<participant> client, batch* lines,
+                                             std::chrono::steady_clock::time_point arrived,
                                              std::function<void()> done) {
   // done() runs whatever happens, or the session would wait for ever.
   struct on_exit {
@@ -215,18 +236,24 @@ asio::awaitable<void> cluster_hub::run_batch(std::shared_ptr<participant> client
     if (state == nullptr || state->closing)
       co_return;
     if (!line) {
-      client->deliver(encode_error(line.error()));
+      reject(*client, line.error());
       continue;
     }
-    co_await handle(client, *line);
+    co_await handle(client, *line, arrived);
   }
 }
 
+void cluster_hub::reject(participant& client, protocol_error error) {
+  metrics::count_error(error);
+  client.deliver(encode_error(error));
+}
+
 asio::awaitable<void> cluster_hub::handle(const std::shared_ptr<participant>& client,
-                                          command& request) {
+                                          command& request,
+                                          std::chrono::steady_clock::time_point arrived) {
   client_state* state = find(client.get());
   if (state->name.empty() && !std::holds_alternative<set_username>(request)) {
-    client->deliver(encode_error(protocol_error::username_required));
+    reject(*client, protocol_error::username_required);
     co_return;
   }
   if (auto* typed = std::get_if<set_username>(&request)) {
@@ -239,6 +266,7 @@ asio::awaitable<void> cluster_hub::handle(const std::shared_ptr<participant>& cl
     co_await leave_current_room(client);
   } else {
     publish_message(*state, std::get<cturn::send_message>(request));
+    metrics::observe_handoff(std::chrono::steady_clock::now() - arrived);
     if (state->awaiting == 'M')
       co_await await_own_event(client);
   }
@@ -265,12 +293,12 @@ asio::awaitable<void> cluster_hub::register_name(std::shared_ptr<participant> cl
                                                  set_username& request) {
   client_state* state = find(client.get());
   if (!state->name.empty()) {
-    client->deliver(encode_error(protocol_error::username_already_set));
+    reject(*client, protocol_error::username_already_set);
     co_return;
   }
   auto name = normalize_username(request.name);
   if (!name) {
-    client->deliver(encode_error(name.error()));
+    reject(*client, name.error());
     co_return;
   }
   if (!request.public_key_valid) {
@@ -279,8 +307,8 @@ asio::awaitable<void> cluster_hub::register_name(std::shared_ptr<participant> cl
     const redis_reply taken = co_await commands_.call(std::move(exists));
     if (find(client.get()) == nullptr || taken.is_error())
       co_return;
-    client->deliver(encode_error(taken.integer == 1 ? protocol_error::username_taken
-                                                    : protocol_error::public_key_invalid));
+    reject(*client, taken.integer == 1 ? protocol_error::username_taken
+                                       : protocol_error::public_key_invalid);
     co_return;
   }
   std::string key_frame;
@@ -292,11 +320,12 @@ asio::awaitable<void> cluster_hub::register_name(std::shared_ptr<participant> cl
   if (state == nullptr || claimed.is_error())
     co_return;
   if (claimed.integer != 1) {
-    client->deliver(encode_error(protocol_error::username_taken));
+    reject(*client, protocol_error::username_taken);
     co_return;
   }
   state->name = std::move(*name);
   names_[state->name] = state;
+  update_levels();
   log_event(log_level::info, "username", {{"id", client->connection_id()}, {"user", state->name}});
   client->deliver(encode_welcome("Username set to: " + state->name));
 }
@@ -305,12 +334,12 @@ asio::awaitable<void> cluster_hub::enter_room(std::shared_ptr<participant> clien
                                               std::string room_name, char kind) {
   client_state* state = find(client.get());
   if (!state->room.empty()) {
-    client->deliver(encode_error(protocol_error::leave_room_first));
+    reject(*client, protocol_error::leave_room_first);
     co_return;
   }
   auto room = normalize_room_name(room_name);
   if (!room) {
-    client->deliver(encode_error(room.error()));
+    reject(*client, room.error());
     co_return;
   }
   // Subscribed before the script runs: the node must not miss the room's
@@ -337,8 +366,7 @@ asio::awaitable<void> cluster_hub::enter_room(std::shared_ptr<participant> clien
   if (entered.integer != 1) {
     state->awaiting = 0;
     drop_interest(*room);
-    client->deliver(
-        encode_error(kind == 'C' ? protocol_error::room_exists : protocol_error::room_missing));
+    reject(*client, kind == 'C' ? protocol_error::room_exists : protocol_error::room_missing);
     co_return;
   }
   co_await await_own_event(client);
@@ -347,7 +375,7 @@ asio::awaitable<void> cluster_hub::enter_room(std::shared_ptr<participant> clien
 asio::awaitable<void> cluster_hub::leave_current_room(std::shared_ptr<participant> client) {
   client_state* state = find(client.get());
   if (state->room.empty()) {
-    client->deliver(encode_error(protocol_error::not_in_room));
+    reject(*client, protocol_error::not_in_room);
     co_return;
   }
   state->awaiting = 'L';
@@ -362,7 +390,7 @@ asio::awaitable<void> cluster_hub::leave_current_room(std::shared_ptr<participan
     // Redis and this node disagree; Redis is the truth.
     log_event(log_level::warn, "cluster-mismatch", {{"user", state->name}, {"room", state->room}});
     state->awaiting = 0;
-    client->deliver(encode_error(protocol_error::not_in_room));
+    reject(*client, protocol_error::not_in_room);
     co_return;
   }
   co_await await_own_event(client);
@@ -370,7 +398,7 @@ asio::awaitable<void> cluster_hub::leave_current_room(std::shared_ptr<participan
 
 void cluster_hub::publish_message(client_state& client, cturn::send_message& request) {
   if (client.room.empty()) {
-    client.self->deliver(encode_error(protocol_error::join_room_first));
+    reject(*client.self, protocol_error::join_room_first);
     return;
   }
   const frame bytes = encode_message(client.name, request.body);
@@ -575,6 +603,7 @@ void cluster_hub::forget(client_state& client, std::string_view reason) {
     commands_.send({"EVAL", scripts::drop_name, "0", node_, name});
   }
   clients_.erase(self.get());
+  update_levels();
   log_event(log_level::info, "disconnect",
             {{"id", self->connection_id()}, {"user", name}, {"reason", reason}});
 }
@@ -584,7 +613,7 @@ void cluster_hub::fail(std::shared_ptr<participant> client, protocol_error error
     client_state* state = find(client.get());
     if (state == nullptr || state->closing)
       return;
-    client->deliver(encode_error(error));
+    reject(*client, error);
     client->close_after_flush();
     forget(*state, wire_text(error));
   });
@@ -595,7 +624,7 @@ void cluster_hub::registration_deadline(std::shared_ptr<participant> client) {
     const client_state* state = find(client.get());
     if (state == nullptr || !state->name.empty() || state->closing)
       return;
-    client->deliver(encode_error(protocol_error::username_timeout));
+    reject(*client, protocol_error::username_timeout);
     client->close_after_flush();
     forget(*find(client.get()), wire_text(protocol_error::username_timeout));
   });
@@ -614,6 +643,7 @@ void cluster_hub::shutdown() {
       return;
     const bool serving = phase_ == phase::serving;
     phase_ = phase::shutting_down;
+    update_levels();
     const frame notice = encode_system("Server shutting down");
     for (auto& [key, client] : clients_) {
       client.closing = true;

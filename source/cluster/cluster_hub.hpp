@@ -1,7 +1,8 @@
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <chrono>
@@ -44,8 +45,11 @@ struct cluster_timing {
 // and it reconnects with backoff, starting afresh as a new node.
 class cluster_hub final : public hub_port {
  public:
-  cluster_hub(const boost::asio::any_io_executor& executor, const server_config& config,
-              cluster_timing timing = {});
+  // The strand is made over the io_context's own executor type: one over a
+  // type-erased executor no longer fits the type-erased executor that the
+  // Redis sockets hold, and its shared fallback uses fences ThreadSanitizer
+  // cannot follow.
+  cluster_hub(boost::asio::io_context& io, const server_config& config, cluster_timing timing = {});
   ~cluster_hub() override;
   cluster_hub(const cluster_hub&) = delete;
   cluster_hub& operator=(const cluster_hub&) = delete;
@@ -55,11 +59,17 @@ class cluster_hub final : public hub_port {
 
   void connect(std::shared_ptr<participant> client) override;
   void submit(std::shared_ptr<participant> client, batch& lines,
-              std::function<void()> done) override;
+              std::chrono::steady_clock::time_point arrived, std::function<void()> done) override;
   void fail(std::shared_ptr<participant> client, protocol_error error) override;
   void registration_deadline(std::shared_ptr<participant> client) override;
   void disconnect(std::shared_ptr<participant> client, std::string reason) override;
   void shutdown() override;
+  metrics::gauges levels() const override {
+    return {.connections = 0,
+            .users = users_.load(std::memory_order_relaxed),
+            .rooms = rooms_with_members_.load(std::memory_order_relaxed)};
+  }
+  bool healthy() const override { return serving_.load(std::memory_order_relaxed); }
 
  private:
   enum class phase { connecting, serving, shutting_down };
@@ -91,8 +101,13 @@ class cluster_hub final : public hub_port {
   void lost(std::string_view why);
 
   boost::asio::awaitable<void> run_batch(std::shared_ptr<participant> client, batch* lines,
+                                         std::chrono::steady_clock::time_point arrived,
                                          std::function<void()> done);
-  boost::asio::awaitable<void> handle(const std::shared_ptr<participant>& client, command& request);
+  boost::asio::awaitable<void> handle(const std::shared_ptr<participant>& client, command& request,
+                                      std::chrono::steady_clock::time_point arrived);
+  static void reject(participant& client, protocol_error error);
+  // The gauges the metrics endpoint reads from other threads.
+  void update_levels();
   boost::asio::awaitable<void> register_name(std::shared_ptr<participant> client,
                                              set_username& request);
   boost::asio::awaitable<void> enter_room(std::shared_ptr<participant> client, std::string room,
@@ -115,7 +130,7 @@ class cluster_hub final : public hub_port {
   client_state* find(const participant* client);
   void forget(client_state& client, std::string_view reason);
 
-  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   server_config config_;
   cluster_timing timing_;
   redis_connection commands_;
@@ -129,6 +144,9 @@ class cluster_hub final : public hub_port {
   std::unordered_map<std::string, client_state*> names_;
   std::unordered_map<std::string, local_room> rooms_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::atomic<bool> serving_{false};
+  std::atomic<std::size_t> users_{0};
+  std::atomic<std::size_t> rooms_with_members_{0};
 };
 
 }  // namespace cturn

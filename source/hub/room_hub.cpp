@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "log.hpp"
+#include "metrics/metrics.hpp"
 #include "protocol/names.hpp"
 
 namespace cturn {
@@ -27,6 +28,7 @@ void room_hub::handle(participant& client, command&& request) {
 }
 
 void room_hub::reject(participant& client, protocol_error error) {
+  metrics::count_error(error);
   client.deliver(encode_error(error));
 }
 

@@ -53,6 +53,7 @@ class room_hub {
   bool shutting_down() const { return shutting_down_; }
   std::size_t connection_count() const { return clients_.size(); }
   std::size_t room_count() const { return rooms_.size(); }
+  std::size_t user_count() const { return usernames_.size(); }
   bool username_in_use(std::string_view name) const;
   // Members of `room` in the order they entered; nullopt if there is no such room.
   std::optional<std::vector<std::string>> room_members(std::string_view room) const;

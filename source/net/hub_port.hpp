@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "hub/participant.hpp"
+#include "metrics/metrics.hpp"
 #include "protocol/command.hpp"
 #include "protocol/error.hpp"
 
@@ -26,7 +28,9 @@ class hub_port {
   virtual void connect(std::shared_ptr<participant> client) = 0;
   // Handles the decoded lines in order, then calls done() from any thread.
   // The batch (and the bytes its commands view) must stay untouched until then.
+  // `arrived`: when the read that brought them completed.
   virtual void submit(std::shared_ptr<participant> client, batch& lines,
+                      std::chrono::steady_clock::time_point arrived,
                       std::function<void()> done) = 0;
   // An error that closes the connection; the client leaves at once.
   virtual void fail(std::shared_ptr<participant> client, protocol_error error) = 0;
@@ -35,6 +39,12 @@ class hub_port {
   virtual void disconnect(std::shared_ptr<participant> client, std::string reason) = 0;
   // Tells every client `Server shutting down` and closes them all.
   virtual void shutdown() = 0;
+
+  // Safe from any thread, for the metrics endpoint: the names and rooms held
+  // on this node as of the last change (connections are the server's), and
+  // whether the service can serve (a cluster node without Redis cannot).
+  virtual metrics::gauges levels() const = 0;
+  virtual bool healthy() const = 0;
 };
 
 }  // namespace cturn

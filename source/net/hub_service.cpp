@@ -8,6 +8,7 @@ void hub_service::connect(std::shared_ptr<participant> client) {
   post([client = std::move(client)](room_hub& hub) {
     if (hub.connect(*client))
       return;
+    metrics::local().rejected[static_cast<std::size_t>(metrics::rejection::shutting_down)].add();
     log_event(log_level::info, "turned-away",
               {{"id", client->connection_id()}, {"reason", "shutting down"}});
     client->deliver(encode_system("Server shutting down"));
@@ -16,9 +17,10 @@ void hub_service::connect(std::shared_ptr<participant> client) {
 }
 
 void hub_service::submit(std::shared_ptr<participant> client, batch& lines,
+                         std::chrono::steady_clock::time_point arrived,
                          std::function<void()> done) {
   // The batch is the session's; it waits for done() before touching it.
-  post([client = std::move(client), &lines, done = std::move(done)](room_hub& hub) {
+  post([client = std::move(client), &lines, arrived, done = std::move(done)](room_hub& hub) {
     // done() runs whatever happens, or the session would wait for ever.
     struct on_exit {
       const std::function<void()>& call;
@@ -26,7 +28,10 @@ void hub_service::submit(std::shared_ptr<participant> client, batch& lines,
     } finally{done};
     for (auto& line : lines) {
       if (line) {
+        const bool message = std::holds_alternative<send_message>(*line);
         hub.handle(*client, std::move(*line));
+        if (message)
+          metrics::observe_handoff(std::chrono::steady_clock::now() - arrived);
       } else {
         hub.reject(*client, line.error());
       }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -23,11 +24,17 @@ class hub_service final : public hub_port {
 
   void connect(std::shared_ptr<participant> client) override;
   void submit(std::shared_ptr<participant> client, batch& lines,
-              std::function<void()> done) override;
+              std::chrono::steady_clock::time_point arrived, std::function<void()> done) override;
   void fail(std::shared_ptr<participant> client, protocol_error error) override;
   void registration_deadline(std::shared_ptr<participant> client) override;
   void disconnect(std::shared_ptr<participant> client, std::string reason) override;
   void shutdown() override;
+  metrics::gauges levels() const override {
+    return {.connections = 0,
+            .users = users_.load(std::memory_order_relaxed),
+            .rooms = rooms_.load(std::memory_order_relaxed)};
+  }
+  bool healthy() const override { return true; }
 
  private:
   // Runs work(hub) on the hub's strand, later.
@@ -46,10 +53,14 @@ class hub_service final : public hub_port {
       log_event(log_level::error, "hub-error",
                 {{"what", exception_text(std::current_exception())}});
     }
+    users_.store(hub_.user_count(), std::memory_order_relaxed);
+    rooms_.store(hub_.room_count(), std::memory_order_relaxed);
   }
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   room_hub hub_;
+  std::atomic<std::size_t> users_{0};
+  std::atomic<std::size_t> rooms_{0};
 };
 
 }  // namespace cturn

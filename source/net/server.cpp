@@ -15,6 +15,7 @@
 
 #include "cluster/cluster_hub.hpp"
 #include "log.hpp"
+#include "metrics/metrics.hpp"
 #include "net/hub_service.hpp"
 #include "net/session.hpp"
 #include "net/supervised.hpp"
@@ -82,11 +83,10 @@ asio::awaitable<void> refuse_connection(std::shared_ptr<tcp::socket> client) {
 }
 
 // The room hub of one node on its own, or a node of a cluster over Redis.
-std::unique_ptr<hub_port> make_hub(const asio::any_io_executor& executor,
-                                   const server_config& config) {
+std::unique_ptr<hub_port> make_hub(asio::io_context& io, const server_config& config) {
   if (config.redis_host.empty())
-    return std::make_unique<hub_service>(executor);
-  auto hub = std::make_unique<cluster_hub>(executor, config);
+    return std::make_unique<hub_service>(io.get_executor());
+  auto hub = std::make_unique<cluster_hub>(io, config);
   hub->start();
   return hub;
 }
@@ -99,7 +99,7 @@ server::server(server_config config)
       acceptor_(control_),
       signals_(control_, SIGINT, SIGTERM),
       grace_timer_(control_),
-      hub_(make_hub(io_.get_executor(), config_)),
+      hub_(make_hub(io_, config_)),
       connections_(std::make_shared<connection_registry>()) {}
 
 int server::run() {
@@ -133,6 +133,26 @@ int server::run() {
              {"port", acceptor_.local_endpoint().port()},
              {"threads", threads},
              {"max_connections", max_connections_}});
+
+  if (!config_.metrics_host.empty()) {
+    metrics_ = std::make_unique<metrics_endpoint>(
+        io_,
+        [this] {
+          metrics::gauges levels = hub_->levels();
+          levels.connections = connections_->count();
+          return metrics::exposition(metrics::collect(), levels);
+        },
+        [this]() -> std::optional<std::string> {
+          if (draining_.load(std::memory_order_relaxed))
+            return "shutting down";
+          if (!hub_->healthy())
+            return "no redis";
+          return std::nullopt;
+        });
+    if (!metrics_->listen(config_.metrics_host, config_.metrics_port))
+      return 1;
+    metrics_->start();
+  }
 
   wait_for_signal();
   const auto on_accept_failure = [](const std::exception_ptr& failure) {
@@ -217,6 +237,8 @@ void server::admit_backlog() {
 }
 
 void server::turn_away(tcp::socket socket) {
+  metrics::local().rejected[static_cast<std::size_t>(metrics::rejection::server_full)].add();
+  metrics::count_error(protocol_error::server_full);
   log_event(log_level::warn, "server-full", {{"limit", max_connections_}});
   auto client = std::make_shared<tcp::socket>(std::move(socket));
   asio::co_spawn(client->get_executor(), refuse_connection(client), asio::detached);
@@ -241,6 +263,7 @@ void server::wait_for_signal() {
 
 void server::begin_shutdown() {
   shutting_down_ = true;
+  draining_.store(true, std::memory_order_relaxed);
   admit_backlog();
   boost::system::error_code ignored;
   acceptor_.close(ignored);

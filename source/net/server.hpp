@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,6 +13,7 @@
 #include "config.hpp"
 #include "net/connection_registry.hpp"
 #include "net/hub_port.hpp"
+#include "net/metrics_endpoint.hpp"
 
 namespace cturn {
 
@@ -42,6 +44,9 @@ class server {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer grace_timer_;
   std::unique_ptr<hub_port> hub_;
+  std::unique_ptr<metrics_endpoint> metrics_;
+  // Read by the metrics endpoint's /healthz from its own strand.
+  std::atomic<bool> draining_{false};
   std::shared_ptr<connection_registry> connections_;
   std::size_t max_connections_ = 0;
   std::uint64_t next_id_ = 1;

@@ -14,6 +14,7 @@
 #include <span>
 
 #include "log.hpp"
+#include "metrics/metrics.hpp"
 #include "net/hub_port.hpp"
 #include "net/rate_limiter.hpp"
 #include "protocol/line_framer.hpp"
@@ -133,35 +134,41 @@ asio::awaitable<void> session::read_loop() {
       co_return;
     if (error)
       co_return stop(describe(error));
+    metrics::thread_counters& counters = metrics::local();
+    counters.bytes_received.add(received);
+    const auto arrived = std::chrono::steady_clock::now();
 
     // The decoded commands are views into the framer's buffer, which stays
     // untouched until the hub has handled them.
     while (const auto line = framer.next_line()) {
       if (const auto wait = limiter.take(rate_limiter::clock::now()); wait.count() > 0) {
         // Back-pressure: hand over what is decoded, then stop reading a while.
-        co_await submit(batch);
+        co_await submit(batch, arrived);
         asio::steady_timer pause(socket_.get_executor(), wait);
         co_await pause.async_wait(use_tuple);
         if (stopped_)
           co_return;
       }
       batch.push_back(decode(*line));
+      if (batch.back())
+        metrics::local().commands[batch.back()->index()].add();
     }
-    co_await submit(batch);
+    co_await submit(batch, arrived);
     framer.compact();
   }
 }
 
-asio::awaitable<void> session::submit(hub_port::batch& batch) {
+asio::awaitable<void> session::submit(hub_port::batch& batch,
+                                      std::chrono::steady_clock::time_point arrived) {
   if (batch.empty())
     co_return;
   // The caller's coroutine keeps the session and the batch alive while it
   // waits here. The initiation is a named local that captures plain pointers:
   // GCC 12 may destroy temporaries of a co_await expression twice, which a
   // captured shared_ptr does not survive.
-  const auto initiate = [this, &batch](auto handler) {
+  const auto initiate = [this, &batch, arrived](auto handler) {
     auto waiting = std::make_shared<decltype(handler)>(std::move(handler));
-    hub_.submit(shared_from_this(), batch, [waiting] {
+    hub_.submit(shared_from_this(), batch, arrived, [waiting] {
       const auto executor = asio::get_associated_executor(*waiting);
       asio::dispatch(executor, std::move(*waiting));
     });
@@ -214,6 +221,7 @@ asio::awaitable<void> session::write_loop() {
     for (const frame& bytes : writing)
       buffers.push_back(asio::buffer(bytes.text()));
     const auto [error, written] = co_await asio::async_write(socket_, buffers, use_tuple);
+    metrics::local().bytes_sent.add(written);
     writing.clear();
     if (stopped_)
       co_return;
@@ -243,6 +251,7 @@ void session::deliver(const frame& bytes) noexcept {
       try {
         queue_.push_back(bytes);
         queued_bytes_ += bytes.size();
+        metrics::local().deliveries.add();
         wake_writer = std::exchange(writer_parked_, false);
       } catch (const std::bad_alloc&) {
         dropped = true;
@@ -253,6 +262,7 @@ void session::deliver(const frame& bytes) noexcept {
   }
   try {
     if (dropped) {
+      metrics::local().slow_consumers.add();
       log_event(log_level::warn, "slow-consumer", {{"id", id_}});
       asio::post(socket_.get_executor(),
                  [self = shared_from_this()] { self->stop("slow consumer"); });
@@ -301,6 +311,7 @@ void session::stop(std::string_view reason) {
   stopped_ = true;
   if (stop_reason_.empty())
     stop_reason_ = reason;
+  metrics::local().disconnects[static_cast<std::size_t>(metrics::reason_of(stop_reason_))].add();
   {
     const std::lock_guard lock(queue_mutex_);
     accepting_ = false;

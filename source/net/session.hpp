@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -42,7 +43,8 @@ class session final : public participant, public std::enable_shared_from_this<se
   boost::asio::awaitable<void> discard_input();
   // Runs `task` on this session's strand; an exception ends the session only.
   void spawn(boost::asio::awaitable<void> task);
-  boost::asio::awaitable<void> submit(std::vector<tl::expected<command, protocol_error>>& batch);
+  boost::asio::awaitable<void> submit(std::vector<tl::expected<command, protocol_error>>& batch,
+                                      std::chrono::steady_clock::time_point arrived);
   void begin();
   void arm_close_deadline();
   // Ends the connection now; tells the hub. Runs on the strand; idempotent.

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "protocol/error.hpp"
+
+namespace cturn::metrics {
+
+// Counters are kept per thread and summed when Prometheus scrapes: the hot
+// paths (a delivery, a read) bump a counter only their own thread writes, so
+// no cache line is fought over and no locked instruction is needed.
+
+// A counter one thread writes and any thread may read.
+class counter {
+ public:
+  void add(std::uint64_t amount = 1) {
+    value_.store(value_.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
+  }
+  std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+enum class command_kind { username, create, join, leave, message };
+inline constexpr std::size_t command_kinds = 5;
+
+// Why a connection ended: a small fixed set of label values.
+enum class disconnect_reason {
+  eof,
+  reset,
+  timeout,
+  network_error,
+  line_too_long,
+  slow_consumer,
+  closed_by_server,
+  close_deadline,
+  internal_error,
+};
+inline constexpr std::size_t disconnect_reasons = 9;
+
+enum class rejection { server_full, shutting_down, redis_unavailable };
+inline constexpr std::size_t rejections = 3;
+
+inline constexpr std::size_t error_kinds = static_cast<std::size_t>(protocol_error::server_full);
+
+// Upper bounds of the hand-off histogram's buckets, in seconds.
+inline constexpr std::array<double, 13> handoff_bounds = {
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+    0.0025,  0.005,    0.01,    0.025,  0.05,    0.1};
+
+struct alignas(64) thread_counters {
+  std::array<counter, command_kinds> commands;
+  std::array<counter, error_kinds> errors;
+  counter deliveries;
+  counter bytes_received;
+  counter bytes_sent;
+  std::array<counter, disconnect_reasons> disconnects;
+  counter slow_consumers;
+  std::array<counter, rejections> rejected;
+  std::array<counter, handoff_bounds.size() + 1> handoff_buckets;  // the last is +Inf
+  counter handoff_nanoseconds;
+};
+
+// This thread's counters, registered on first use.
+thread_counters& local();
+
+inline void count_error(protocol_error error) {
+  local().errors[static_cast<std::size_t>(error) - 1].add();
+}
+void observe_handoff(std::chrono::steady_clock::duration elapsed);
+disconnect_reason reason_of(std::string_view stop_reason);
+
+// Every thread's counters added up.
+struct totals {
+  std::array<std::uint64_t, command_kinds> commands{};
+  std::array<std::uint64_t, error_kinds> errors{};
+  std::uint64_t deliveries = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
+  std::array<std::uint64_t, disconnect_reasons> disconnects{};
+  std::uint64_t slow_consumers = 0;
+  std::array<std::uint64_t, rejections> rejected{};
+  std::array<std::uint64_t, handoff_bounds.size() + 1> handoff_buckets{};
+  std::uint64_t handoff_nanoseconds = 0;
+};
+totals collect();
+
+// Levels read at scrape time.
+struct gauges {
+  std::size_t connections = 0;
+  std::size_t users = 0;
+  std::size_t rooms = 0;
+};
+
+// The Prometheus text exposition format (version 0.0.4) of everything,
+// the process metrics included.
+std::string exposition(const totals& counted, const gauges& levels);
+
+std::string_view label_of(command_kind kind);
+std::string_view label_of(disconnect_reason reason);
+std::string_view label_of(rejection reason);
+std::string_view label_of(protocol_error error);
+
+}  // namespace cturn::metrics

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <numeric>
 #include <vector>
 
 #include "histogram.hpp"
@@ -42,6 +43,13 @@ struct pair_state {
 };
 
 enum class phase { setup, warmup, measure, drain };
+
+template <typename Value>
+std::optional<Value> sum(const std::optional<std::vector<Value>>& values) {
+  if (!values)
+    return std::nullopt;
+  return std::accumulate(values->begin(), values->end(), Value{});
+}
 
 struct connection {
   connection(asio::io_context& io, std::uint32_t id_, std::uint32_t room_, std::uint32_t member_)
@@ -97,6 +105,7 @@ class generator {
   void append_round(connection& c, std::uint64_t sent_ns);
   void fill_window(connection& c);
   void wake(connection& c);
+  void read_server_rss();
   void note_error(std::string_view what);
   void fail(std::string why);
   void close_all();
@@ -107,7 +116,7 @@ class generator {
   const options& config_;
   asio::io_context io_{1};
   const steady::time_point start_ = steady::now();
-  tcp::endpoint server_;
+  std::vector<tcp::endpoint> servers_;  // one per --port
   std::vector<std::unique_ptr<connection>> connections_;
   std::vector<std::string> names_;
   std::vector<connection*> senders_;
@@ -129,9 +138,11 @@ generator::generator(const options& config)
       window_limit_(static_cast<std::int64_t>(config.window - 1) * fanout_),
       workers_done_(io_) {
   boost::system::error_code error;
-  server_ = tcp::endpoint(asio::ip::make_address(config.host, error), config.port);
+  const auto address = asio::ip::make_address(config.host, error);
   if (error)
     fail("bad --host: " + config.host);
+  for (const std::uint16_t port : config.ports)
+    servers_.emplace_back(address, port);
 
   const bool idle = config.load == mode::idle;
   connections_.reserve(config.connections);
@@ -198,9 +209,10 @@ run_result generator::run() {
 }
 
 asio::awaitable<void> generator::main_flow() {
-  const int pid = config_.server_pid;
-  if (pid != 0)
-    result_.server_rss_base_kib = process_rss_kib(pid);
+  const std::vector<int>& pids = config_.server_pids;
+  const bool watched = !pids.empty();
+  if (watched)
+    result_.server_rss_base_kib = sum(process_rss_kib(pids));
 
   const auto setup_begin = now_ns();
   co_await register_all();
@@ -211,8 +223,7 @@ asio::awaitable<void> generator::main_flow() {
   if (config_.load == mode::idle) {
     co_await sleep(std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::duration<double>(config_.settle_s)));
-    if (pid != 0)
-      result_.server_rss_kib = process_rss_kib(pid);
+    read_server_rss();
     result_.completed = !failed_;
     co_return;
   }
@@ -229,19 +240,21 @@ asio::awaitable<void> generator::main_flow() {
 
   phase_ = phase::measure;
   const auto measure_begin = now_ns();
-  const auto server_cpu_begin = pid != 0 ? process_cpu_seconds(pid) : std::nullopt;
+  const auto server_cpu_begin = watched ? process_cpu_seconds(pids) : std::nullopt;
   const double own_cpu_begin = own_cpu_seconds();
   const auto frames_begin = result_.frames_sent;
   co_await sleep(std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::duration<double>(config_.duration_s)));
-  const auto server_cpu_end = pid != 0 ? process_cpu_seconds(pid) : std::nullopt;
+  const auto server_cpu_end = watched ? process_cpu_seconds(pids) : std::nullopt;
   result_.generator_cpu_s = own_cpu_seconds() - own_cpu_begin;
   result_.measured_s = static_cast<double>(now_ns() - measure_begin) / 1e9;
   result_.measured_frames_sent = result_.frames_sent - frames_begin;
-  if (server_cpu_begin && server_cpu_end)
-    result_.server_cpu_s = *server_cpu_end - *server_cpu_begin;
-  if (pid != 0)
-    result_.server_rss_kib = process_rss_kib(pid);
+  if (server_cpu_begin && server_cpu_end) {
+    for (std::size_t i = 0; i < pids.size(); ++i)
+      result_.server_cpu_s_each.push_back((*server_cpu_end)[i] - (*server_cpu_begin)[i]);
+    result_.server_cpu_s = sum(std::optional(result_.server_cpu_s_each));
+  }
+  read_server_rss();
 
   phase_ = phase::drain;
   sending_ = false;
@@ -320,7 +333,9 @@ asio::awaitable<bool> generator::register_one(connection& c) {
       co_return false;
     }
   }
-  const auto [connect_error] = co_await c.socket.async_connect(server_, use_tuple);
+  // Member m of every room on the (m mod N)-th server: a room spans the nodes.
+  const tcp::endpoint& server = servers_[c.member % servers_.size()];
+  const auto [connect_error] = co_await c.socket.async_connect(server, use_tuple);
   if (connect_error) {
     fail("connect " + names_[c.id] + ": " + connect_error.message());
     co_return false;
@@ -622,6 +637,15 @@ void generator::count_losses() {
         result_.lost += from.rounds - unique;
     }
   }
+}
+
+void generator::read_server_rss() {
+  if (config_.server_pids.empty())
+    return;
+  const auto each = process_rss_kib(config_.server_pids);
+  if (each)
+    result_.server_rss_kib_each = *each;
+  result_.server_rss_kib = sum(each);
 }
 
 void generator::note_error(std::string_view what) {

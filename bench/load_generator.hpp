@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "options.hpp"
 
@@ -38,11 +39,14 @@ struct run_result {
   std::uint64_t other_frames = 0;  // system, welcome and so on
   std::string first_error;
 
-  // The server, given --server-pid.
+  // The server, given --server-pid; with several processes, their sum (and
+  // each process's share in the *_each vectors, in --server-pid order).
   std::optional<double> server_cpu_s;       // during the measured interval
   std::optional<long> server_rss_kib;       // at the end of the measured interval
   std::optional<long> server_rss_base_kib;  // idle mode: before connecting
-  double generator_cpu_s = 0;               // during the measured interval
+  std::vector<double> server_cpu_s_each;
+  std::vector<long> server_rss_kib_each;
+  double generator_cpu_s = 0;  // during the measured interval
   // How late a 1 ms timer fired at worst in the measured interval: the
   // generator's own stalls (a busy loop, or this core lent to other work).
   std::uint64_t generator_stall_ns = 0;

@@ -7,6 +7,7 @@
 #include <map>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 namespace cturn::bench {
 namespace {
@@ -17,7 +18,8 @@ Load generator for CTurn (and for cturn-bare-relay with --target bare).
 Prints one JSON object on stdout and a summary on stderr.
 
   --host ADDR           server address (127.0.0.1)
-  --port N              server port (1337)
+  --port N[,N...]       server port (1337); several: the nodes of one cluster,
+                        member m of every room on the (m mod count)-th port
   --target cturn|bare   protocol to speak (cturn)
   --mode broadcast|directed|idle|jitter
                         broadcast: one message per round to the room;
@@ -47,7 +49,9 @@ Prints one JSON object on stdout and a summary on stderr.
   --per-source N        connections per 127.0.0.x source address (2000): the
                         kernel's search for a free ephemeral port grows with
                         the connections already made from one address
-  --server-pid PID      read the server's CPU time and RSS from /proc
+  --server-pid PID[,PID...]
+                        read the server's CPU time and RSS from /proc; several
+                        (a cluster's nodes and its Redis): summed, and each
   --tag TEXT            prefix of user and room names (b<pid>)
   --label TEXT          copied into the JSON output
   --help
@@ -69,12 +73,33 @@ bool parse_number(std::string_view text, Number& out) {
   }
 }
 
+// "a,b,c" -> {a, b, c}; no empty items, at least one.
+template <typename Number>
+bool parse_list(std::string_view text, std::vector<Number>& out) {
+  std::vector<Number> items;
+  for (;;) {
+    const auto comma = text.find(',');
+    Number item{};
+    if (!parse_number(text.substr(0, comma), item))
+      return false;
+    items.push_back(item);
+    if (comma == std::string_view::npos)
+      break;
+    text.remove_prefix(comma + 1);
+  }
+  out = std::move(items);
+  return true;
+}
+
 }  // namespace
 
 parse_outcome parse_options(int argc, char** argv, options& result, std::string& message) {
   using setter = std::function<bool(std::string_view)>;
   const auto number = [](auto& field) {
     return setter([&field](std::string_view text) { return parse_number(text, field); });
+  };
+  const auto list = [](auto& field) {
+    return setter([&field](std::string_view text) { return parse_list(text, field); });
   };
   const auto text = [](std::string& field) {
     return setter([&field](std::string_view value) {
@@ -84,7 +109,7 @@ parse_outcome parse_options(int argc, char** argv, options& result, std::string&
   };
   const std::map<std::string_view, setter> flags = {
       {"host", text(result.host)},
-      {"port", number(result.port)},
+      {"port", list(result.ports)},
       {"target",
        [&](std::string_view value) {
          if (value == "cturn")
@@ -124,7 +149,7 @@ parse_outcome parse_options(int argc, char** argv, options& result, std::string&
       {"settle", number(result.settle_s)},
       {"parallel", number(result.setup_parallel)},
       {"per-source", number(result.per_source_address)},
-      {"server-pid", number(result.server_pid)},
+      {"server-pid", list(result.server_pids)},
       {"tag", text(result.tag)},
       {"label", text(result.label)},
   };

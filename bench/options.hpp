@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "wire.hpp"
 
@@ -12,7 +13,9 @@ enum class mode { broadcast, directed, idle, jitter };
 
 struct options {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 1337;
+  // Several ports: the nodes of one cluster. Member m of every room connects
+  // to ports[m % ports.size()], so that a room's fan-out crosses the nodes.
+  std::vector<std::uint16_t> ports = {1337};
   target kind = target::cturn;
   mode load = mode::broadcast;
   std::size_t rooms = 10;
@@ -30,7 +33,9 @@ struct options {
   double settle_s = 1;          // idle mode: wait before reading RSS
   std::size_t setup_parallel = 128;
   std::size_t per_source_address = 2000;  // connections per 127.0.0.x source
-  int server_pid = 0;
+  // Processes whose CPU time (summed) and RSS (summed) count as the server's:
+  // the one server, or a cluster's nodes and its Redis.
+  std::vector<int> server_pids;
   std::string tag;  // prefix of user and room names; default from the pid
   std::string label;
 };

@@ -18,6 +18,20 @@ std::optional<std::string> read_text(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
 
+template <typename Value>
+std::optional<std::vector<Value>> each(const std::vector<int>& pids,
+                                       std::optional<Value> (*read)(int)) {
+  std::vector<Value> values;
+  values.reserve(pids.size());
+  for (const int pid : pids) {
+    const auto value = read(pid);
+    if (!value)
+      return std::nullopt;
+    values.push_back(*value);
+  }
+  return values;
+}
+
 }  // namespace
 
 std::optional<double> process_cpu_seconds(int pid) {
@@ -52,6 +66,14 @@ std::optional<long> process_rss_kib(int pid) {
       return std::stol(line.substr(6));
   }
   return std::nullopt;
+}
+
+std::optional<std::vector<double>> process_cpu_seconds(const std::vector<int>& pids) {
+  return each<double>(pids, &process_cpu_seconds);
+}
+
+std::optional<std::vector<long>> process_rss_kib(const std::vector<int>& pids) {
+  return each<long>(pids, &process_rss_kib);
 }
 
 double own_cpu_seconds() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 
 namespace cturn::bench {
 
@@ -9,6 +10,11 @@ std::optional<double> process_cpu_seconds(int pid);
 
 // VmRSS of a process in KiB, from /proc/PID/status.
 std::optional<long> process_rss_kib(int pid);
+
+// The same for several processes, one entry each; nullopt when any of them
+// cannot be read (it has exited).
+std::optional<std::vector<double>> process_cpu_seconds(const std::vector<int>& pids);
+std::optional<std::vector<long>> process_rss_kib(const std::vector<int>& pids);
 
 // CPU seconds (user + system) this process has used so far.
 double own_cpu_seconds();

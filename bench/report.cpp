@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cturn::bench {
 namespace {
@@ -82,6 +83,29 @@ std::optional<double> bytes_per_connection(const options& config, const run_resu
          static_cast<double>(config.connections);
 }
 
+template <typename T>
+std::string json_array(const std::vector<T>& values, int decimals = 3) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i != 0)
+      out.push_back(',');
+    out += optional_number(std::optional<T>(values[i]), decimals);
+  }
+  out.push_back(']');
+  return out;
+}
+
+// "pid":N as it always was for one process (0 for none); for several (a
+// cluster's nodes and Redis) "pid":null, the list, and what each one used.
+std::string json_server_pids(const options& config, const run_result& result) {
+  const auto& pids = config.server_pids;
+  if (pids.size() <= 1)
+    return "\"pid\":" + std::to_string(pids.empty() ? 0 : pids.front());
+  return "\"pid\":null,\"pids\":" + json_array(pids) +
+         ",\"cpu_s_each\":" + json_array(result.server_cpu_s_each) +
+         ",\"rss_kib_each\":" + json_array(result.server_rss_kib_each);
+}
+
 }  // namespace
 
 void write_json(std::ostream& out, const options& config, const run_result& result) {
@@ -89,11 +113,12 @@ void write_json(std::ostream& out, const options& config, const run_result& resu
       << ",\"target\":" << json_string(target_name(config.kind))
       << ",\"mode\":" << json_string(mode_name(config.load)) << ",\"rooms\":" << config.rooms
       << ",\"members\":" << config.members << ",\"connections\":" << config.connections
+      << (config.ports.size() > 1 ? ",\"ports\":" + json_array(config.ports) : std::string())
       << ",\"completed\":" << (result.completed ? "true" : "false")
       << ",\"failure\":" << (result.failure.empty() ? "null" : json_string(result.failure))
       << ",\"setup_s\":" << number(result.setup_s);
   if (config.load == mode::idle) {
-    out << ",\"server\":{\"pid\":" << config.server_pid
+    out << ",\"server\":{" << json_server_pids(config, result)
         << ",\"rss_base_kib\":" << optional_number(result.server_rss_base_kib)
         << ",\"rss_kib\":" << optional_number(result.server_rss_kib)
         << ",\"rss_per_connection_bytes\":"
@@ -118,7 +143,7 @@ void write_json(std::ostream& out, const options& config, const run_result& resu
         << ",\"received\":" << result.received << ",\"lost\":" << result.lost
         << ",\"duplicated\":" << result.duplicated << ",\"reordered\":" << result.reordered
         << ",\"misrouted\":" << result.misrouted << ",\"malformed\":" << result.malformed << "}"
-        << ",\"server\":{\"pid\":" << config.server_pid
+        << ",\"server\":{" << json_server_pids(config, result)
         << ",\"cpu_s\":" << optional_number(result.server_cpu_s)
         << ",\"deliveries_per_cpu_s\":" << optional_number(per_cpu_second(result), 0)
         << ",\"rss_kib\":" << optional_number(result.server_rss_kib) << "}"
@@ -149,9 +174,16 @@ void write_summary(std::ostream& out, const options& config, const run_result& r
         << '\n';
     out << "  " << number(per_second(result.measured_deliveries, result.measured_s), 0)
         << " deliveries/s over " << number(result.measured_s, 2) << " s";
-    if (const auto rate = per_cpu_second(result))
-      out << "; server " << number(*result.server_cpu_s, 2) << " CPU s, " << number(*rate, 0)
-          << " deliveries per server CPU s";
+    if (const auto rate = per_cpu_second(result)) {
+      out << "; server " << number(*result.server_cpu_s, 2) << " CPU s";
+      if (result.server_cpu_s_each.size() > 1) {
+        out << " (";
+        for (std::size_t i = 0; i < result.server_cpu_s_each.size(); ++i)
+          out << (i == 0 ? "" : " + ") << number(result.server_cpu_s_each[i], 2);
+        out << " in " << result.server_cpu_s_each.size() << " processes)";
+      }
+      out << ", " << number(*rate, 0) << " deliveries per server CPU s";
+    }
     if (result.server_rss_kib)
       out << "; RSS " << *result.server_rss_kib << " KiB";
     out << "\n  latency us: p50 " << number(microseconds(result.p50_ns), 1) << ", p99 "

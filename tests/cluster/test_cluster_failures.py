@@ -3,9 +3,12 @@ Redis stalled, and one order per room across nodes. Real processes on
 loopback: a redis-server and three nodes (PROTOCOL.md, Cluster)."""
 
 import asyncio
+import re
 import signal
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 from cturn_client import DEFAULT_TIMEOUT, TIMEOUT_SCALE, Client, command, form_room
 from cturn_testcase import ServerTestCase
@@ -18,6 +21,7 @@ SLACK = 0.5 * TIMEOUT_SCALE  # the test's own scheduling, sanitizer builds
 
 class ClusterFailures(ServerTestCase):
     cluster_nodes = 3
+    server_flags = ("--metrics", "127.0.0.1:0")
 
     async def on(self, index, name):
         """A client registered as `name` on node `index`."""
@@ -38,6 +42,21 @@ class ClusterFailures(ServerTestCase):
     async def wait_until_serving(self, node, mark):
         await asyncio.to_thread(node.wait_for_log, r"\bcluster-ready node=", 10 * TIMEOUT_SCALE,
                                 mark)
+
+    async def healthz(self, node):
+        """(status, body) of the node's /healthz."""
+        line = await asyncio.to_thread(node.wait_for_log, r"\bmetrics-listening ")
+        port = re.search(r"port=(\d+)", line).group(1)
+        url = f"http://127.0.0.1:{port}/healthz"
+
+        def get():
+            try:
+                with urllib.request.urlopen(url, timeout=DEFAULT_TIMEOUT) as response:
+                    return response.status, response.read().decode()
+            except urllib.error.HTTPError as error:
+                return error.code, error.read().decode()
+
+        return await asyncio.to_thread(get)
 
     async def health_check(self, node):
         """The exit code of `cturn-server --check` against `node` (the container health check)."""
@@ -83,6 +102,7 @@ class ClusterFailures(ServerTestCase):
             await late.expect_system("Server unavailable")
             await late.expect_closed()
         self.assertEqual(await self.health_check(self.nodes[0]), 1)
+        self.assertEqual(await self.healthz(self.nodes[1]), (503, "no redis\n"))
 
         self.redis = RedisProcess(port=port)
         self.addCleanup(self.redis.cleanup)
@@ -90,6 +110,7 @@ class ClusterFailures(ServerTestCase):
         for node, mark in zip(self.nodes, marks):
             await self.wait_until_serving(node, mark)
         self.assertEqual(await self.health_check(self.nodes[0]), 0)
+        self.assertEqual(await self.healthz(self.nodes[1]), (200, "ok\n"))
         # Serving again without a restart: a fresh chat across nodes works,
         # and the old names are free.
         alice, bob, carol = await self.on(0, "alice"), await self.on(1, "bob"), await self.on(2, "carol")

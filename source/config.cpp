@@ -33,6 +33,7 @@ struct raw_options {
   std::int64_t max_output_bytes = 4 * 1024 * 1024;
   std::int64_t username_timeout_ms = 30'000;
   std::int64_t max_connections = 10'000;
+  std::int64_t max_connections_per_source = 64;
   double rate_limit = 200;
   double rate_burst = 400;
   std::int64_t shutdown_grace_ms = 5'000;
@@ -57,6 +58,9 @@ po::options_description make_options(raw_options& raw) {
      "time allowed to set a username after connecting; 0 = no limit")
     ("max-connections", po::value(&raw.max_connections)->default_value(raw.max_connections),
      "simultaneous connections; 0 = only the file-descriptor limit")
+    ("max-connections-per-source",
+     po::value(&raw.max_connections_per_source)->default_value(raw.max_connections_per_source),
+     "simultaneous connections from one IPv4 address or IPv6 /64; 0 = no limit")
     ("rate-limit", po::value(&raw.rate_limit)->default_value(raw.rate_limit, "200"),
      "frames per second per client, sustained; 0 = no limit")
     ("rate-burst", po::value(&raw.rate_burst)->default_value(raw.rate_burst, "400"),
@@ -140,6 +144,8 @@ tl::expected<server_config, std::string> validate(const raw_options& raw) {
       {"username-timeout-ms",
        check_range("username-timeout-ms", raw.username_timeout_ms, one_week_ms)},
       {"max-connections", check_range("max-connections", raw.max_connections, 10'000'000)},
+      {"max-connections-per-source",
+       check_range("max-connections-per-source", raw.max_connections_per_source, 10'000'000)},
       {"shutdown-grace-ms", check_range("shutdown-grace-ms", raw.shutdown_grace_ms, one_week_ms)},
       {"rate-limit", check_rate("rate-limit", raw.rate_limit)},
       {"rate-burst", check_rate("rate-burst", raw.rate_burst)},
@@ -176,6 +182,7 @@ tl::expected<server_config, std::string> validate(const raw_options& raw) {
   config.max_output_bytes = static_cast<std::size_t>(raw.max_output_bytes);
   config.username_timeout = std::chrono::milliseconds(raw.username_timeout_ms);
   config.max_connections = static_cast<std::size_t>(raw.max_connections);
+  config.max_connections_per_source = static_cast<std::size_t>(raw.max_connections_per_source);
   config.rate_limit = raw.rate_limit;
   config.rate_burst = raw.rate_burst;
   config.shutdown_grace = std::chrono::milliseconds(raw.shutdown_grace_ms);

@@ -21,6 +21,8 @@ struct server_config {
   std::size_t max_output_bytes = 4 * 1024 * 1024;
   std::chrono::milliseconds username_timeout{30'000};
   std::size_t max_connections = 10'000;
+  // Per IPv4 address or IPv6 /64, counted on this node only.
+  std::size_t max_connections_per_source = 64;
   double rate_limit = 200;  // frames per second per client
   double rate_burst = 400;
   std::chrono::milliseconds shutdown_grace{5'000};

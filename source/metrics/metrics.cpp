@@ -256,7 +256,8 @@ std::string_view label_of(disconnect_reason reason) {
 }
 
 std::string_view label_of(rejection reason) {
-  constexpr std::string_view names[] = {"server_full", "shutting_down", "redis_unavailable"};
+  constexpr std::string_view names[] = {"server_full", "shutting_down", "redis_unavailable",
+                                        "source_limit"};
   return names[static_cast<std::size_t>(reason)];
 }
 
@@ -266,7 +267,7 @@ std::string_view label_of(protocol_error error) {
       "invalid_content",   "username_required", "username_already_set", "username_empty",
       "username_invalid",  "username_taken",    "public_key_invalid",   "leave_room_first",
       "room_name_invalid", "room_exists",       "room_missing",         "not_in_room",
-      "join_room_first",   "username_timeout",  "server_full"};
+      "join_room_first",   "username_timeout",  "server_full",          "too_many_from_source"};
   static_assert(std::size(names) == error_kinds);
   return names[static_cast<std::size_t>(error) - 1];
 }

@@ -45,10 +45,11 @@ enum class disconnect_reason {
 };
 inline constexpr std::size_t disconnect_reasons = 9;
 
-enum class rejection { server_full, shutting_down, redis_unavailable };
-inline constexpr std::size_t rejections = 3;
+enum class rejection { server_full, shutting_down, redis_unavailable, source_limit };
+inline constexpr std::size_t rejections = 4;
 
-inline constexpr std::size_t error_kinds = static_cast<std::size_t>(protocol_error::server_full);
+inline constexpr std::size_t error_kinds =
+    static_cast<std::size_t>(protocol_error::too_many_from_source);
 
 // Upper bounds of the hand-off histogram's buckets, in seconds.
 inline constexpr std::array<double, 13> handoff_bounds = {

@@ -16,6 +16,7 @@
 #include "cluster/cluster_hub.hpp"
 #include "log.hpp"
 #include "metrics/metrics.hpp"
+#include "net/client_source.hpp"
 #include "net/hub_service.hpp"
 #include "net/session.hpp"
 #include "net/supervised.hpp"
@@ -60,15 +61,15 @@ bool is_resource_exhaustion(const boost::system::error_code& error) {
          error == asio::error::no_memory || error.value() == ENFILE;
 }
 
-// Tells a client over the connection cap why it is turned away, then closes.
+// Tells a client over a connection cap why it is turned away, then closes.
 // The close is bounded: a client that neither reads nor closes is cut off.
-asio::awaitable<void> refuse_connection(std::shared_ptr<tcp::socket> client) {
+asio::awaitable<void> refuse_connection(std::shared_ptr<tcp::socket> client, protocol_error why) {
   asio::steady_timer linger(client->get_executor(), turn_away_linger);
   linger.async_wait([client](const boost::system::error_code& error) {
     if (!error)
       client->close();
   });
-  const frame notice = encode_error(protocol_error::server_full);
+  const frame notice = encode_error(why);
   co_await asio::async_write(*client, asio::buffer(notice.text()), use_tuple);
   boost::system::error_code ignored;
   client->shutdown(tcp::socket::shutdown_send, ignored);
@@ -100,7 +101,8 @@ server::server(server_config config)
       signals_(control_, SIGINT, SIGTERM),
       grace_timer_(control_),
       hub_(make_hub(io_, config_)),
-      connections_(std::make_shared<connection_registry>()) {}
+      connections_(std::make_shared<connection_registry>()),
+      sources_(std::make_shared<source_limiter>(config_.max_connections_per_source)) {}
 
 int server::run() {
   boost::system::error_code error;
@@ -132,7 +134,8 @@ int server::run() {
             {{"address", acceptor_.local_endpoint().address().to_string()},
              {"port", acceptor_.local_endpoint().port()},
              {"threads", threads},
-             {"max_connections", max_connections_}});
+             {"max_connections", max_connections_},
+             {"max_connections_per_source", sources_->cap()}});
 
   if (!config_.metrics_host.empty()) {
     metrics_ = std::make_unique<metrics_endpoint>(
@@ -216,9 +219,32 @@ asio::awaitable<void> server::accept_loop() {
 }
 
 void server::admit(tcp::socket socket) {
-  if (!shutting_down_ && connections_->count() >= max_connections_)
-    return turn_away(std::move(socket));
-  std::make_shared<session>(std::move(socket), *hub_, config_, next_id_++, connections_->acquire())
+  if (shutting_down_)
+    return start_session(std::move(socket), source_limiter::slot());
+  if (connections_->count() >= max_connections_) {
+    log_event(log_level::warn, "server-full", {{"limit", max_connections_}});
+    return turn_away(std::move(socket), metrics::rejection::server_full,
+                     protocol_error::server_full);
+  }
+  boost::system::error_code error;
+  const tcp::endpoint peer = socket.remote_endpoint(error);
+  if (error)
+    return;  // gone already (reset before it was accepted)
+  const std::string source = client_source(peer.address());
+  auto source_slot = sources_->try_acquire(source);
+  if (!source_slot) {
+    log_event(log_level::warn, "source-limit", {{"source", source}, {"limit", sources_->cap()}});
+    return turn_away(std::move(socket), metrics::rejection::source_limit,
+                     protocol_error::too_many_from_source);
+  }
+  start_session(std::move(socket), std::move(*source_slot));
+}
+
+// During shutdown no cap applies: the session only tells its client that
+// the server is going away.
+void server::start_session(tcp::socket socket, source_limiter::slot source_slot) {
+  std::make_shared<session>(std::move(socket), *hub_, config_,
+                            admission{next_id_++, connections_->acquire(), std::move(source_slot)})
       ->start();
 }
 
@@ -236,12 +262,11 @@ void server::admit_backlog() {
   }
 }
 
-void server::turn_away(tcp::socket socket) {
-  metrics::local().rejected[static_cast<std::size_t>(metrics::rejection::server_full)].add();
-  metrics::count_error(protocol_error::server_full);
-  log_event(log_level::warn, "server-full", {{"limit", max_connections_}});
+void server::turn_away(tcp::socket socket, metrics::rejection reason, protocol_error why) {
+  metrics::local().rejected[static_cast<std::size_t>(reason)].add();
+  metrics::count_error(why);
   auto client = std::make_shared<tcp::socket>(std::move(socket));
-  asio::co_spawn(client->get_executor(), refuse_connection(client), asio::detached);
+  asio::co_spawn(client->get_executor(), refuse_connection(client, why), asio::detached);
 }
 
 void server::wait_for_signal() {

@@ -11,9 +11,11 @@
 #include <memory>
 
 #include "config.hpp"
+#include "metrics/metrics.hpp"
 #include "net/connection_registry.hpp"
 #include "net/hub_port.hpp"
 #include "net/metrics_endpoint.hpp"
+#include "net/source_limiter.hpp"
 
 namespace cturn {
 
@@ -30,7 +32,9 @@ class server {
   boost::asio::awaitable<void> accept_loop();
   void admit(boost::asio::ip::tcp::socket socket);
   void admit_backlog();
-  void turn_away(boost::asio::ip::tcp::socket socket);
+  void start_session(boost::asio::ip::tcp::socket socket, source_limiter::slot source_slot);
+  void turn_away(boost::asio::ip::tcp::socket socket, metrics::rejection reason,
+                 protocol_error why);
   void wait_for_signal();
   void begin_shutdown();
   void finish(std::string_view why);
@@ -48,6 +52,7 @@ class server {
   // Read by the metrics endpoint's /healthz from its own strand.
   std::atomic<bool> draining_{false};
   std::shared_ptr<connection_registry> connections_;
+  std::shared_ptr<source_limiter> sources_;
   std::size_t max_connections_ = 0;
   std::uint64_t next_id_ = 1;
   bool shutting_down_ = false;

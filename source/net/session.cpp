@@ -59,13 +59,12 @@ std::string_view describe(const boost::system::error_code& error) {
 
 }  // namespace
 
-session::session(tcp::socket socket, hub_port& hub, const server_config& config, std::uint64_t id,
-                 connection_registry::slot slot)
+session::session(tcp::socket socket, hub_port& hub, const server_config& config, admission admitted)
     : socket_(std::move(socket)),
       hub_(hub),
       config_(config),
-      id_(id),
-      slot_(std::move(slot)),
+      id_(admitted.id),
+      admitted_(std::move(admitted)),
       writer_wakeup_(socket_.get_executor()),
       deadline_(socket_.get_executor()) {}
 

@@ -12,7 +12,7 @@
 
 #include "config.hpp"
 #include "hub/participant.hpp"
-#include "net/connection_registry.hpp"
+#include "net/admission.hpp"
 #include "protocol/decode.hpp"
 
 namespace cturn {
@@ -26,7 +26,7 @@ class hub_port;
 class session final : public participant, public std::enable_shared_from_this<session> {
  public:
   session(boost::asio::ip::tcp::socket socket, hub_port& hub, const server_config& config,
-          std::uint64_t id, connection_registry::slot slot);
+          admission admitted);
 
   // Registers with the hub and starts reading and writing.
   void start();
@@ -54,7 +54,7 @@ class session final : public participant, public std::enable_shared_from_this<se
   hub_port& hub_;
   const server_config& config_;
   const std::uint64_t id_;
-  connection_registry::slot slot_;
+  admission admitted_;
   boost::asio::steady_timer writer_wakeup_;
   boost::asio::steady_timer deadline_;  // username timeout, then the close deadline
   std::string_view stop_reason_;        // always a string literal

@@ -42,6 +42,8 @@ std::string_view wire_text(protocol_error error) noexcept {
       return "Username not set in time";
     case protocol_error::server_full:
       return "Server full";
+    case protocol_error::too_many_from_source:
+      return "Too many connections from your address";
   }
   return "Unknown error";
 }

@@ -26,6 +26,7 @@ enum class protocol_error {
   join_room_first,
   username_timeout,
   server_full,
+  too_many_from_source,
 };
 
 // The exact `content` of the error frame for `error`.

@@ -156,10 +156,14 @@ class Client:
         return f"<Client {self.label}>"
 
     @classmethod
-    async def connect(cls, host, port, *, label=None, rcvbuf=None, timeout=DEFAULT_TIMEOUT):
-        """Open a connection. `rcvbuf` shrinks the kernel receive buffer (slow-consumer tests)."""
+    async def connect(cls, host, port, *, label=None, rcvbuf=None, source=None,
+                      timeout=DEFAULT_TIMEOUT):
+        """Open a connection. `rcvbuf` shrinks the kernel receive buffer (slow-consumer tests);
+        `source` is the local address to connect from (e.g. 127.0.0.2: all of 127/8 is loopback)."""
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         try:
+            if source is not None:
+                sock.bind((source, 0))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if rcvbuf is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)

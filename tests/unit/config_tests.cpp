@@ -77,6 +77,7 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(config.max_output_bytes == 4u * 1024u * 1024u);
   BOOST_TEST(config.username_timeout.count() == 30'000);
   BOOST_TEST(config.max_connections == 10'000u);
+  BOOST_TEST(config.max_connections_per_source == 64u);
   BOOST_TEST(config.rate_limit == 200.0);
   BOOST_TEST(config.rate_burst == 400.0);
   BOOST_TEST(config.shutdown_grace.count() == 5'000);
@@ -92,6 +93,7 @@ BOOST_AUTO_TEST_CASE(every_flag) {
       "--max-output-bytes=2048",
       "--username-timeout-ms=1500",
       "--max-connections=7",
+      "--max-connections-per-source=3",
       "--rate-limit=12.5",
       "--rate-burst=30",
       "--shutdown-grace-ms=250",
@@ -104,6 +106,7 @@ BOOST_AUTO_TEST_CASE(every_flag) {
   BOOST_TEST(config.max_output_bytes == 2048u);
   BOOST_TEST(config.username_timeout.count() == 1500);
   BOOST_TEST(config.max_connections == 7u);
+  BOOST_TEST(config.max_connections_per_source == 3u);
   BOOST_TEST(config.rate_limit == 12.5);
   BOOST_TEST(config.rate_burst == 30.0);
   BOOST_TEST(config.shutdown_grace.count() == 250);
@@ -135,6 +138,7 @@ BOOST_AUTO_TEST_CASE(environment_fallback) {
                                                         {"CTURN_MAX_OUTPUT_BYTES", "200"},
                                                         {"CTURN_USERNAME_TIMEOUT_MS", "300"},
                                                         {"CTURN_MAX_CONNECTIONS", "400"},
+                                                        {"CTURN_MAX_CONNECTIONS_PER_SOURCE", "9"},
                                                         {"CTURN_RATE_LIMIT", "5"},
                                                         {"CTURN_RATE_BURST", "6"},
                                                         {"CTURN_SHUTDOWN_GRACE_MS", "700"},
@@ -147,6 +151,7 @@ BOOST_AUTO_TEST_CASE(environment_fallback) {
   BOOST_TEST(config.max_output_bytes == 200u);
   BOOST_TEST(config.username_timeout.count() == 300);
   BOOST_TEST(config.max_connections == 400u);
+  BOOST_TEST(config.max_connections_per_source == 9u);
   BOOST_TEST(config.rate_limit == 5.0);
   BOOST_TEST(config.rate_burst == 6.0);
   BOOST_TEST(config.shutdown_grace.count() == 700);
@@ -217,6 +222,7 @@ BOOST_AUTO_TEST_CASE(other_bad_values) {
 // Unsigned options must not wrap a minus sign into a huge value.
 BOOST_AUTO_TEST_CASE(negative_values_are_rejected) {
   error_of({"--max-connections=-1"});
+  error_of({"--max-connections-per-source=-1"});
   error_of({"--max-line-bytes=-1"});
   error_of({"--max-output-bytes=-1"});
   error_of({"--username-timeout-ms=-1"});
@@ -253,11 +259,13 @@ BOOST_AUTO_TEST_CASE(stray_argument_is_rejected) {
 BOOST_AUTO_TEST_CASE(zero_switches_limits_off) {
   const cturn::server_config config =
       config_of({"--max-line-bytes=0", "--max-output-bytes=0", "--username-timeout-ms=0",
-                 "--max-connections=0", "--rate-limit=0", "--rate-burst=0", "--threads=0"});
+                 "--max-connections=0", "--max-connections-per-source=0", "--rate-limit=0",
+                 "--rate-burst=0", "--threads=0"});
   BOOST_TEST(config.max_line_bytes == 0u);
   BOOST_TEST(config.max_output_bytes == 0u);
   BOOST_TEST(config.username_timeout.count() == 0);
   BOOST_TEST(config.max_connections == 0u);
+  BOOST_TEST(config.max_connections_per_source == 0u);
   BOOST_TEST(config.rate_limit == 0.0);
   BOOST_TEST(config.rate_burst == 0.0);
   BOOST_TEST(config.threads == 0u);

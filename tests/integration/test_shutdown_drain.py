@@ -56,7 +56,9 @@ class DrainCountsConnections(AdversaryTestCase):
             else:
                 self.assertEqual((first.type, first.content), ("system", "Server shutting down"))
         # Which connections the hub never knew: the server logs them as turned
-        # away, and names each connection's peer port when it connects.
+        # away, and names each connection's peer port when it connects. (The
+        # log is written by a thread of its own: wait for the line.)
+        await asyncio.to_thread(self.server.wait_for_log, TURNED_AWAY.pattern)
         ports = {}
         for line in self.server.lines:
             if match := re.search(r"\bconnect id=(\d+) peer=\S+:(\d+)", line):

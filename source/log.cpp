@@ -1,6 +1,7 @@
 #include "log.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <climits>
 #include <condition_variable>
+#include <csignal>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
@@ -115,7 +117,15 @@ class log_writer {
   static constexpr auto exit_flush_budget = std::chrono::seconds(2);
 
   log_writer() {
+    // The writer never takes a signal: SIGTERM and SIGINT are the server's
+    // (and, once it is gone, ignored), which only holds if no other thread
+    // can be picked to receive them. The thread inherits the blocked set.
+    sigset_t all;
+    sigset_t previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous);
     std::thread([this] { run(); }).detach();
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     std::atexit([] { instance().flush_for_exit(); });
   }
 

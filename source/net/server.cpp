@@ -1,5 +1,6 @@
 #include "net/server.hpp"
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
 
@@ -54,6 +55,25 @@ std::size_t descriptor_budget() {
     getrlimit(RLIMIT_NOFILE, &limit);
   }
   return limit.rlim_cur > reserved_descriptors ? limit.rlim_cur - reserved_descriptors : 1;
+}
+
+// Hands SIGTERM and SIGINT from the signal set, which puts back their default
+// action (death) when it lets go of them, to SIG_IGN, with no moment between
+// in which a late second signal could kill a server that is exiting cleanly.
+// The signals are blocked meanwhile; the log's thread never takes them, and
+// the I/O threads are gone, so one that arrives stays pending and is dropped.
+void ignore_stop_signals(asio::signal_set& signals) {
+  sigset_t stop;
+  sigset_t previous;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, &previous);
+  boost::system::error_code ignored;
+  signals.clear(ignored);
+  std::signal(SIGTERM, SIG_IGN);
+  std::signal(SIGINT, SIG_IGN);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 bool is_resource_exhaustion(const boost::system::error_code& error) {
@@ -186,6 +206,7 @@ int server::run() {
   run_io();
   for (auto& worker : workers)
     worker.join();
+  ignore_stop_signals(signals_);
   // Sessions still queued in io_ are destroyed with it, after this object's
   // members: they must not reach for the control strand then.
   connections_->when_empty(nullptr);

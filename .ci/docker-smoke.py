@@ -7,6 +7,10 @@
         say "Server shutting down" and close; exit 0 only if both happen.
     docker-smoke.py --welcome HOST PORT
         one attempt: set a username, exit 0 only if the server welcomes it.
+    docker-smoke.py --source-cap N HOST PORT
+        hold N connections from this address, then want the next one closed
+        before any frame while the N held ones are still served (the cap
+        HAProxy keeps in front of a cluster).
 
 Used by .ci/docker-test against the container, and by .ci/serve-check against
 whatever the README's serve command started, where the Python harness in
@@ -237,11 +241,43 @@ def welcome(host, port):
     return 0
 
 
+def source_cap(host, port, cap):
+    held = [Client(host, port, f"held-{i}") for i in range(cap)]
+    # Each held connection has reached a node: a username line is answered.
+    # (A connection the proxy rejects is accepted by the kernel first, so
+    # only an answer proves it got through.)
+    tag = secrets.token_hex(4)
+    for i, c in enumerate(held):
+        c.send("username", content=f"held-{i}-{tag}")
+    for c in held:
+        c.expect("welcome")
+    print(f"ok {cap} connections held", flush=True)
+    extra = Client(host, port, "over-the-cap")
+    try:
+        extra.send("username", content=f"extra-{tag}")
+        frame = extra.recv(timeout=5)
+    except (ConnectionResetError, BrokenPipeError):
+        frame = None
+    assert frame is None, f"connection {cap + 1} got {frame!r}, want it closed"
+    print(f"ok connection {cap + 1} closed without a frame", flush=True)
+    held[0].sync()
+    for c in held:
+        c.close()
+    print("ok the held connections still served", flush=True)
+
+
 def main(argv):
     if len(argv) == 3 and argv[0] == "--await-shutdown":
         return await_shutdown(argv[1], int(argv[2]))
     if len(argv) == 3 and argv[0] == "--welcome":
         return welcome(argv[1], int(argv[2]))
+    if len(argv) == 4 and argv[0] == "--source-cap":
+        try:
+            source_cap(argv[2], int(argv[3]), int(argv[1]))
+        except (AssertionError, OSError, ValueError) as e:
+            print(f"FAIL: {e}", flush=True)
+            return 1
+        return 0
     if len(argv) == 2:
         try:
             smoke(argv[0], int(argv[1]))

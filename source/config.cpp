@@ -40,6 +40,7 @@ struct raw_options {
   std::string log_level;
   std::string redis;
   std::string metrics;
+  std::string trusted_proxies;
 };
 
 po::options_description make_options(raw_options& raw) {
@@ -71,6 +72,9 @@ po::options_description make_options(raw_options& raw) {
      "debug, info, warn, error or off")
     ("metrics", po::value(&raw.metrics)->default_value(""),
      "HOST:PORT to serve /metrics (Prometheus) and /healthz on; empty = off")
+    ("trusted-proxies", po::value(&raw.trusted_proxies)->default_value(""),
+     "CIDR[,CIDR...] of load balancers whose connections begin with a PROXY protocol header "
+     "(v1 or v2) naming the real client; empty = none")
     ("redis", po::value(&raw.redis)->default_value(""),
      "HOST:PORT of the Redis server shared by a cluster of nodes; empty = one node on its own "
      "(the password, if any, comes from CTURN_REDIS_PASSWORD)")
@@ -175,6 +179,11 @@ tl::expected<server_config, std::string> validate(const raw_options& raw) {
     config.metrics_host = address->first;
     config.metrics_port = address->second;
   }
+  auto trusted = parse_address_ranges(raw.trusted_proxies);
+  if (!trusted)
+    return tl::unexpected("--trusted-proxies must be CIDR[,CIDR...], e.g. 10.0.0.0/8,::1 (" +
+                          trusted.error() + ")");
+  config.trusted_proxies = std::move(*trusted);
   config.bind_address = raw.bind;
   config.port = static_cast<std::uint16_t>(raw.port);
   config.threads = static_cast<unsigned>(raw.threads);

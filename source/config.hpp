@@ -7,8 +7,10 @@
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "log.hpp"
+#include "net/address_range.hpp"
 
 namespace cturn {
 
@@ -23,6 +25,9 @@ struct server_config {
   std::size_t max_connections = 10'000;
   // Per IPv4 address or IPv6 /64, counted on this node only.
   std::size_t max_connections_per_source = 64;
+  // Load balancers whose connections start with a PROXY protocol header; the
+  // client it names is the one capped and logged.
+  std::vector<address_range> trusted_proxies;
   double rate_limit = 200;  // frames per second per client
   double rate_burst = 400;
   std::chrono::milliseconds shutdown_grace{5'000};

@@ -19,6 +19,7 @@
 #include "metrics/metrics.hpp"
 #include "net/client_source.hpp"
 #include "net/hub_service.hpp"
+#include "net/proxy_header.hpp"
 #include "net/session.hpp"
 #include "net/supervised.hpp"
 
@@ -35,6 +36,11 @@ constexpr rlim_t reserved_descriptors = 32;
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 constexpr auto accept_restart_delay = std::chrono::seconds(1);
 constexpr auto turn_away_linger = std::chrono::seconds(1);
+// A trusted proxy writes its header at once; a connection that has not
+// finished one by then is closed.
+constexpr auto proxy_header_timeout = std::chrono::seconds(10);
+// Read size while looking for the header: what follows it goes to the session.
+constexpr std::size_t proxy_read_bytes = 512;
 
 unsigned available_cores() {
   cpu_set_t cores;
@@ -240,32 +246,93 @@ asio::awaitable<void> server::accept_loop() {
 }
 
 void server::admit(tcp::socket socket) {
+  boost::system::error_code error;
+  const tcp::endpoint peer = socket.remote_endpoint(error);
+  if (error)
+    return;  // gone already (reset before it was accepted)
+  if (any_contains(config_.trusted_proxies, peer.address())) {
+    auto proxied = std::make_shared<tcp::socket>(std::move(socket));
+    asio::co_spawn(proxied->get_executor(), read_proxy_header(proxied, peer), asio::detached);
+    return;
+  }
+  admit_client(std::move(socket), peer, std::nullopt, {});
+}
+
+// Runs on the connection's strand; hands the connection back to the control
+// strand once the header says whose it is.
+asio::awaitable<void> server::read_proxy_header(std::shared_ptr<tcp::socket> connection,
+                                                tcp::endpoint proxy) {
+  asio::steady_timer deadline(connection->get_executor(), proxy_header_timeout);
+  deadline.async_wait([connection](const boost::system::error_code& error) {
+    if (!error)
+      connection->close();
+  });
+  std::string received;
+  std::string_view why;
+  for (;;) {
+    const std::size_t before = received.size();
+    received.resize(before + proxy_read_bytes);
+    const auto [error, count] = co_await connection->async_read_some(
+        asio::buffer(&received[before], proxy_read_bytes), use_tuple);
+    received.resize(before + count);
+    if (error) {
+      why = error == asio::error::operation_aborted ? "timed out" : "closed before the header";
+      break;
+    }
+    const proxy_header_result parsed = parse_proxy_header(received);
+    if (const auto* invalid = std::get_if<proxy_header_invalid>(&parsed)) {
+      why = invalid->why;
+      break;
+    }
+    if (const auto* header = std::get_if<proxy_header>(&parsed)) {
+      deadline.cancel();
+      const tcp::endpoint client = header->client.value_or(proxy);
+      received.erase(0, header->length);
+      asio::post(control_,
+                 [this, connection, client, proxy, early = std::move(received)]() mutable {
+                   admit_client(std::move(*connection), client, proxy, std::move(early));
+                 });
+      co_return;
+    }
+  }
+  deadline.cancel();
+  // Nothing is answered: a proxy that sends no header is misconfigured, and
+  // its client would not understand an error in the wrong place anyway.
+  log_event(
+      log_level::warn, "proxy-header-invalid",
+      {{"proxy", proxy.address().to_string() + ":" + std::to_string(proxy.port())}, {"why", why}});
+  boost::system::error_code ignored;
+  connection->close(ignored);
+}
+
+void server::admit_client(tcp::socket socket, const tcp::endpoint& client,
+                          const std::optional<tcp::endpoint>& proxy, std::string early_input) {
   if (shutting_down_)
-    return start_session(std::move(socket), source_limiter::slot());
+    return start_session(std::move(socket), source_limiter::slot(), client, proxy,
+                         std::move(early_input));
   if (connections_->count() >= max_connections_) {
     log_event(log_level::warn, "server-full", {{"limit", max_connections_}});
     return turn_away(std::move(socket), metrics::rejection::server_full,
                      protocol_error::server_full);
   }
-  boost::system::error_code error;
-  const tcp::endpoint peer = socket.remote_endpoint(error);
-  if (error)
-    return;  // gone already (reset before it was accepted)
-  const std::string source = client_source(peer.address());
+  const std::string source = client_source(client.address());
   auto source_slot = sources_->try_acquire(source);
   if (!source_slot) {
     log_event(log_level::warn, "source-limit", {{"source", source}, {"limit", sources_->cap()}});
     return turn_away(std::move(socket), metrics::rejection::source_limit,
                      protocol_error::too_many_from_source);
   }
-  start_session(std::move(socket), std::move(*source_slot));
+  start_session(std::move(socket), std::move(*source_slot), client, proxy, std::move(early_input));
 }
 
 // During shutdown no cap applies: the session only tells its client that
 // the server is going away.
-void server::start_session(tcp::socket socket, source_limiter::slot source_slot) {
+void server::start_session(tcp::socket socket, source_limiter::slot source_slot,
+                           const tcp::endpoint& client, const std::optional<tcp::endpoint>& proxy,
+                           std::string early_input) {
   std::make_shared<session>(std::move(socket), *hub_, config_,
-                            admission{next_id_++, connections_->acquire(), std::move(source_slot)})
+                            admission{next_id_++, connections_->acquire(), std::move(source_slot),
+                                      client, proxy, std::move(early_input)})
       ->start();
 }
 

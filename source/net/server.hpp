@@ -9,6 +9,8 @@
 #include <boost/asio/strand.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "config.hpp"
 #include "metrics/metrics.hpp"
@@ -32,7 +34,17 @@ class server {
   boost::asio::awaitable<void> accept_loop();
   void admit(boost::asio::ip::tcp::socket socket);
   void admit_backlog();
-  void start_session(boost::asio::ip::tcp::socket socket, source_limiter::slot source_slot);
+  boost::asio::awaitable<void> read_proxy_header(
+      std::shared_ptr<boost::asio::ip::tcp::socket> connection,
+      boost::asio::ip::tcp::endpoint proxy);
+  void admit_client(boost::asio::ip::tcp::socket socket,
+                    const boost::asio::ip::tcp::endpoint& client,
+                    const std::optional<boost::asio::ip::tcp::endpoint>& proxy,
+                    std::string early_input);
+  void start_session(boost::asio::ip::tcp::socket socket, source_limiter::slot source_slot,
+                     const boost::asio::ip::tcp::endpoint& client,
+                     const std::optional<boost::asio::ip::tcp::endpoint>& proxy,
+                     std::string early_input);
   void turn_away(boost::asio::ip::tcp::socket socket, metrics::rejection reason,
                  protocol_error why);
   void wait_for_signal();

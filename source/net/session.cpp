@@ -76,10 +76,16 @@ void session::begin() {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   socket_.set_option(asio::socket_base::keep_alive(true), ignored);
-  const auto peer = socket_.remote_endpoint(ignored);
-  log_event(
-      log_level::info, "connect",
-      {{"id", id_}, {"peer", peer.address().to_string() + ":" + std::to_string(peer.port())}});
+  const auto text_of = [](const tcp::endpoint& endpoint) {
+    return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  };
+  if (admitted_.proxy) {
+    log_event(
+        log_level::info, "connect",
+        {{"id", id_}, {"peer", text_of(admitted_.client)}, {"via", text_of(*admitted_.proxy)}});
+  } else {
+    log_event(log_level::info, "connect", {{"id", id_}, {"peer", text_of(admitted_.client)}});
+  }
 
   hub_.connect(shared_from_this());
 
@@ -124,17 +130,19 @@ asio::awaitable<void> session::read_loop() {
       hub_.fail(self, protocol_error::message_too_long);
       co_return co_await discard_input();
     }
-    const std::span<char> space = framer.prepare(sizer.next());
-    const auto [error, received] =
-        co_await socket_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
-    framer.commit(received);
-    sizer.record(received, space.size());
-    if (stopped_)
-      co_return;
-    if (error)
-      co_return stop(describe(error));
-    metrics::thread_counters& counters = metrics::local();
-    counters.bytes_received.add(received);
+    // What came with a PROXY header is handled before anything is read.
+    if (!take_early_input(framer)) {
+      const std::span<char> space = framer.prepare(sizer.next());
+      const auto [error, received] =
+          co_await socket_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
+      framer.commit(received);
+      sizer.record(received, space.size());
+      if (stopped_)
+        co_return;
+      if (error)
+        co_return stop(describe(error));
+      metrics::local().bytes_received.add(received);
+    }
     const auto arrived = std::chrono::steady_clock::now();
 
     // The decoded commands are views into the framer's buffer, which stays
@@ -155,6 +163,21 @@ asio::awaitable<void> session::read_loop() {
     co_await submit(batch, arrived);
     framer.compact();
   }
+}
+
+bool session::take_early_input(line_framer& framer) {
+  std::string& early = admitted_.early_input;
+  if (early.empty())
+    return false;
+  // The framer may offer less than asked (a line at its length limit); the
+  // rest waits for the next round.
+  const std::span<char> space = framer.prepare(early.size());
+  const std::size_t taken = std::min(space.size(), early.size());
+  std::copy_n(early.begin(), taken, space.begin());
+  framer.commit(taken);
+  metrics::local().bytes_received.add(taken);
+  early.erase(0, taken);
+  return true;
 }
 
 asio::awaitable<void> session::submit(hub_port::batch& batch,

@@ -18,6 +18,7 @@
 namespace cturn {
 
 class hub_port;
+class line_framer;
 
 // One client connection: a reader coroutine that splits lines, decodes them
 // and hands them to the hub, and a writer coroutine that drains a byte-bounded
@@ -46,6 +47,8 @@ class session final : public participant, public std::enable_shared_from_this<se
   boost::asio::awaitable<void> submit(std::vector<tl::expected<command, protocol_error>>& batch,
                                       std::chrono::steady_clock::time_point arrived);
   void begin();
+  // Moves bytes read with a PROXY header into `framer`; false if none are left.
+  bool take_early_input(line_framer& framer);
   void arm_close_deadline();
   // Ends the connection now; tells the hub. Runs on the strand; idempotent.
   void stop(std::string_view reason);

@@ -256,6 +256,18 @@ BOOST_AUTO_TEST_CASE(stray_argument_is_rejected) {
   error_of({"8080"});
 }
 
+BOOST_AUTO_TEST_CASE(trusted_proxies) {
+  BOOST_TEST(config_of({}).trusted_proxies.empty());
+  const auto ranges = config_of({"--trusted-proxies=10.0.0.0/8, ::1"}).trusted_proxies;
+  BOOST_REQUIRE(ranges.size() == 2u);
+  BOOST_TEST(ranges[0].to_string() == "10.0.0.0/8");
+  BOOST_TEST(ranges[1].to_string() == "::1/128");
+  BOOST_TEST(config_of({}, {{"CTURN_TRUSTED_PROXIES", "172.16.0.0/12"}}).trusted_proxies.size() ==
+             1u);
+  BOOST_TEST(mentions(error_of({"--trusted-proxies=10.0.0.0/33"}), "trusted-proxies"));
+  BOOST_TEST(mentions(error_of({"--trusted-proxies=haproxy"}), "haproxy"));
+}
+
 BOOST_AUTO_TEST_CASE(zero_switches_limits_off) {
   const cturn::server_config config =
       config_of({"--max-line-bytes=0", "--max-output-bytes=0", "--username-timeout-ms=0",

@@ -1,0 +1,122 @@
+"""Real client addresses behind a load balancer (--trusted-proxies).
+
+A connection from a trusted proxy must begin with a PROXY protocol header (v1
+text or v2 binary, as HAProxy's send-proxy / send-proxy-v2 write it); the
+client it names is the one capped (--max-connections-per-source) and logged.
+A missing or malformed header from a trusted proxy closes the connection
+unanswered; from anyone else a header is just a line that is not JSON.
+"""
+
+import ipaddress
+import struct
+import unittest
+
+from cturn_client import command, encode, form_room
+from cturn_testcase import ServerTestCase
+
+TOO_MANY = "Too many connections from your address"
+CAP = 2
+V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def proxy_v1(client, client_port=40000, server="10.0.0.1", server_port=1337):
+    family = "TCP6" if ":" in client else "TCP4"
+    return f"PROXY {family} {client} {server} {client_port} {server_port}\r\n".encode()
+
+
+def proxy_v2(client, client_port=40000, server=None, server_port=1337, local=False):
+    address = ipaddress.ip_address(client)
+    if server is None:
+        server = "10.0.0.1" if address.version == 4 else "2001:db8::1"
+    family = 0x11 if address.version == 4 else 0x21
+    block = (address.packed + ipaddress.ip_address(server).packed
+             + struct.pack("!HH", client_port, server_port))
+    command_byte = 0x20 if local else 0x21
+    return V2_SIGNATURE + bytes([command_byte, family]) + struct.pack("!H", len(block)) + block
+
+
+class TrustedProxy(ServerTestCase):
+    # 127.0.0.1 is the proxy; 127.0.0.2 is a client connecting directly.
+    server_flags = ("--trusted-proxies", "127.0.0.1/32", "--max-connections-per-source", str(CAP))
+
+    async def via_proxy(self, header, name=None, label=None):
+        """A connection from the proxy that sends `header`, then registers `name` if given."""
+        client = await self.connect(label=label or name)
+        if name is None:
+            await client.send(header)
+        else:
+            # Header and first line in one write: the session gets both.
+            await client.send(header + encode(command("username", name)))
+            await client.expect_welcome(f"Username set to: {name}")
+            client.name = name
+        return client
+
+    async def expect_refused(self, header):
+        extra = await self.via_proxy(header, label="extra")
+        await extra.expect_error(TOO_MANY)
+        await extra.expect_closed()
+        self.clients.remove(extra)
+
+    async def test_v1_is_capped_by_the_address_it_names(self):
+        alice = await self.via_proxy(proxy_v1("192.0.2.7"), "alice")
+        bob = await self.via_proxy(proxy_v1("192.0.2.7", 40001), "bob")
+        await self.expect_refused(proxy_v1("192.0.2.7", 40002))
+        # Another client behind the same proxy is not affected.
+        await self.via_proxy(proxy_v1("192.0.2.8"), "carol")
+        await form_room("lobby", alice, bob)
+        self.server.wait_for_log(r"\bconnect id=\d+ peer=192\.0\.2\.7:40000 via=127\.0\.0\.1:\d+")
+        self.server.wait_for_log(r"\bsource-limit source=192\.0\.2\.7 limit=2\b")
+
+    async def test_v2_is_capped_by_the_address_it_names(self):
+        await self.via_proxy(proxy_v2("198.51.100.1"), "alice")
+        await self.via_proxy(proxy_v2("198.51.100.1", 40001), "bob")
+        await self.expect_refused(proxy_v2("198.51.100.1", 40002))
+        # IPv6: one /64 is one source.
+        await self.via_proxy(proxy_v2("2001:db8:1:2::a"), "dave")
+        await self.via_proxy(proxy_v2("2001:db8:1:2::b"), "erin")
+        await self.expect_refused(proxy_v2("2001:db8:1:2:ffff::1"))
+        await self.via_proxy(proxy_v2("2001:db8:1:3::a"), "frank")
+        self.server.wait_for_log(r"\bconnect id=\d+ peer=198\.51\.100\.1:40000 via=127\.0\.0\.1:")
+        self.server.wait_for_log(r"\bsource-limit source=2001:db8:1:2::/64 limit=2\b")
+
+    async def test_the_proxy_itself_is_not_the_source(self):
+        # More clients behind the proxy than the cap allows one address.
+        for i in range(CAP + 3):
+            await self.via_proxy(proxy_v1(f"192.0.2.{10 + i}"), f"user{i}")
+
+    async def test_a_local_header_counts_as_the_proxy(self):
+        # v2 LOCAL (a health check) speaks for nobody: the proxy's own address is capped.
+        for _ in range(CAP):
+            checker = await self.via_proxy(proxy_v2("192.0.2.1", local=True), label="check")
+            await checker.send(b"junk\n")
+            await checker.expect_error("Invalid JSON format")
+        await self.expect_refused(proxy_v2("192.0.2.1", local=True))
+
+    async def test_a_bad_or_missing_header_from_the_proxy_closes_the_connection(self):
+        for label, opening in (("garbage", b"GET / HTTP/1.0\r\n\r\n"),
+                               ("no header", command("username", "mallory")),
+                               ("bad v1", b"PROXY TCP4 192.0.2.999 10.0.0.1 1 2\r\n"),
+                               ("bad v2", V2_SIGNATURE + b"\x21\x11\x00\x04abcd")):
+            with self.subTest(label):
+                client = await self.connect(label=label)
+                mark = len(self.server.lines)
+                await client.send(opening)
+                await client.expect_closed()
+                self.clients.remove(client)
+                self.server.wait_for_log(r"\bproxy-header-invalid proxy=127\.0\.0\.1:\d+ why=",
+                                         start=mark)
+        # The server goes on serving.
+        await self.via_proxy(proxy_v1("192.0.2.7"), "alice")
+
+    async def test_a_header_from_an_untrusted_peer_is_an_invalid_line(self):
+        client = await self.connect(source="127.0.0.2")
+        await client.send(proxy_v1("192.0.2.7"))
+        await client.expect_error("Invalid JSON format")
+        await client.register("alice")  # an ordinary session from then on
+        # The binary v2 header holds several '\n' bytes: it is several lines, none of them JSON.
+        client = await self.connect(source="127.0.0.2")
+        await client.send(proxy_v2("192.0.2.7") + b"\n")
+        await client.expect_error("Invalid JSON format")
+
+if __name__ == "__main__":
+    unittest.main()

@@ -13,6 +13,7 @@
 #include "log.hpp"
 #include "protocol/encode.hpp"
 #include "protocol/names.hpp"
+#include "text/confusable_skeleton.hpp"
 
 namespace cturn {
 namespace {
@@ -301,9 +302,10 @@ asio::awaitable<void> cluster_hub::register_name(std::shared_ptr<participant> cl
     reject(*client, name.error());
     co_return;
   }
+  std::string skeleton = confusable_skeleton(*name);
   if (!request.public_key_valid) {
     // The single node's order of checks: a taken name outranks a bad key.
-    std::vector<std::string> exists{"EXISTS", "cturn:user:" + *name};
+    std::vector<std::string> exists{"EXISTS", "cturn:skeleton:" + skeleton};
     const redis_reply taken = co_await commands_.call(std::move(exists));
     if (find(client.get()) == nullptr || taken.is_error())
       co_return;
@@ -314,7 +316,7 @@ asio::awaitable<void> cluster_hub::register_name(std::shared_ptr<participant> cl
   std::string key_frame;
   if (request.public_key)
     key_frame = std::string(encode_public_key(*name, *request.public_key).text());
-  std::vector<std::string> claim{node_, *name, std::move(key_frame)};
+  std::vector<std::string> claim{node_, *name, std::move(key_frame), std::move(skeleton)};
   const redis_reply claimed = co_await run_script(scripts::claim_name, std::move(claim));
   state = find(client.get());
   if (state == nullptr || claimed.is_error())

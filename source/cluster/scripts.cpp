@@ -40,7 +40,11 @@ local function drop(node, name)
     return
   end
   leave(name, 'D')
-  redis.call('DEL', 'cturn:user:' .. name, 'cturn:key:' .. name)
+  local skeleton = redis.call('GET', 'cturn:skeleton-of:' .. name)
+  if skeleton then
+    redis.call('DEL', 'cturn:skeleton:' .. skeleton)
+  end
+  redis.call('DEL', 'cturn:user:' .. name, 'cturn:key:' .. name, 'cturn:skeleton-of:' .. name)
   redis.call('SREM', 'cturn:node-users:' .. node, name)
 end
 )lua";
@@ -52,11 +56,18 @@ std::string with_prelude(const char* body) {
 }  // namespace
 
 const std::string claim_name = with_prelude(R"lua(
-local node, name, key = ARGV[1], ARGV[2], ARGV[3]
+local node, name, key, skeleton = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 require_lease(node)
+-- A name that looks like one in use is taken too (an exact match has the
+-- same skeleton); the skeleton is held for as long as the name.
+if redis.call('EXISTS', 'cturn:skeleton:' .. skeleton) == 1 then
+  return 0
+end
 if not redis.call('SET', 'cturn:user:' .. name, node, 'NX') then
   return 0
 end
+redis.call('SET', 'cturn:skeleton:' .. skeleton, name)
+redis.call('SET', 'cturn:skeleton-of:' .. name, skeleton)
 if key ~= '' then
   redis.call('SET', 'cturn:key:' .. name, key)
 end

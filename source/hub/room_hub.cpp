@@ -5,6 +5,7 @@
 #include "log.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/names.hpp"
+#include "text/confusable_skeleton.hpp"
 
 namespace cturn {
 
@@ -62,8 +63,10 @@ room_hub::departure room_hub::remove_client(client_map::iterator found) noexcept
   gone.username = std::move(state.username);
   if (state.current_room != nullptr)
     gone.remaining = detach_from_room(state, gone.deleted_room);
-  if (!gone.username.empty())
+  if (!gone.username.empty()) {
     usernames_.erase(gone.username);
+    skeletons_.erase(state.skeleton);
+  }
   clients_.erase(found);
   return gone;
 }
@@ -110,7 +113,10 @@ void room_hub::on_command(client_state& client, set_username& request) {
   auto name = normalize_username(request.name);
   if (!name)
     return reject(self, name.error());
-  if (username_in_use(*name))
+  // The name itself, or one that looks the same, is in use: both are "taken"
+  // (an exact match has the same skeleton).
+  std::string skeleton = confusable_skeleton(*name);
+  if (skeletons_.contains(skeleton))
     return reject(self, protocol_error::username_taken);
   if (!request.public_key_valid)
     return reject(self, protocol_error::public_key_invalid);
@@ -120,8 +126,10 @@ void room_hub::on_command(client_state& client, set_username& request) {
   if (request.public_key)
     key_frame = encode_public_key(*name, *request.public_key);
   const frame welcome = encode_welcome("Username set to: " + *name);
+  skeletons_.insert(skeleton);
   usernames_.emplace(*name, &client);
   client.username = std::move(*name);
+  client.skeleton = std::move(skeleton);
   client.public_key_frame = std::move(key_frame);
   log_event(log_level::info, "username", {{"id", self.connection_id()}, {"user", client.username}});
   self.deliver(welcome);

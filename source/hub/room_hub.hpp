@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "hub/participant.hpp"
@@ -63,6 +64,8 @@ class room_hub {
   struct client_state {
     participant* self = nullptr;
     std::string username;  // empty until registered
+    // The username's confusable skeleton: no other name in use may share it.
+    std::string skeleton;
     // The client's `pubkey` frame, encoded once at registration: it is sent
     // to everyone in every room the client enters, and to everyone who joins.
     std::optional<frame> public_key_frame;
@@ -114,6 +117,8 @@ class room_hub {
 
   client_map clients_;
   string_map<client_state*> usernames_;
+  // The skeletons of the names in usernames_ (see confusable_skeleton).
+  std::unordered_set<std::string, string_hash, std::equal_to<>> skeletons_;
   string_map<room> rooms_;
   bool shutting_down_ = false;
 };

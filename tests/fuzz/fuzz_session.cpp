@@ -34,6 +34,7 @@
 #include "protocol/json_text.hpp"
 #include "protocol/line_framer.hpp"
 #include "protocol/names.hpp"
+#include "text/confusable_skeleton.hpp"
 
 namespace {
 
@@ -262,9 +263,12 @@ class harness {
     return nullptr;
   }
 
+  // Taken: the name, or one with the same confusable skeleton, is in use.
   bool name_taken(std::string_view name) const {
-    return std::any_of(slots_.begin(), slots_.end(),
-                       [&](const slot& s) { return s.connected && s.name == name; });
+    const std::string skeleton = cturn::confusable_skeleton(name);
+    return std::any_of(slots_.begin(), slots_.end(), [&](const slot& s) {
+      return s.connected && !s.name.empty() && cturn::confusable_skeleton(s.name) == skeleton;
+    });
   }
 
   bool room_exists(const std::string& room) const {
@@ -425,12 +429,15 @@ class harness {
     std::size_t connections = 0;
     std::set<std::string> rooms;
     std::set<std::string> names;
+    std::set<std::string> skeletons;
     for (const slot& s : slots_) {
       if (!s.connected)
         continue;
       ++connections;
       if (!s.name.empty()) {
         require(names.insert(s.name).second, "names are unique");
+        require(skeletons.insert(cturn::confusable_skeleton(s.name)).second,
+                "no two names in use look alike", s.name);
         require(hub_.username_in_use(s.name), "registered name in use", s.name);
       }
       if (s.room)

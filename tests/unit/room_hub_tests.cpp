@@ -225,6 +225,26 @@ BOOST_AUTO_TEST_CASE(username_freed_after_disconnect) {
   BOOST_TEST(bob.take() == frames{welcome_frame("Username set to: alice")});
 }
 
+BOOST_AUTO_TEST_CASE(a_look_alike_of_a_name_in_use_is_taken) {
+  user("paypal");
+  fake_participant& impostor = connect();
+  send(impostor, username("p\u0430ypal"));  // Cyrillic а
+  BOOST_TEST(impostor.take() == frames{error_frame("Username already taken")});
+  BOOST_TEST(!hub.username_in_use("p\u0430ypal"));
+  // The look-alike first: the original is refused as well.
+  user("rnallory");
+  send(impostor, username("mallory"));
+  BOOST_TEST(impostor.take() == frames{error_frame("Username already taken")});
+}
+
+BOOST_AUTO_TEST_CASE(a_look_alike_is_free_once_the_name_is_given_up) {
+  fake_participant& original = user("paypal");
+  fake_participant& other = connect();
+  hub.disconnect(original, "eof");
+  send(other, username("p\u0430ypal"));
+  BOOST_TEST(other.take() == frames{welcome_frame("Username set to: p\u0430ypal")});
+}
+
 BOOST_AUTO_TEST_CASE(username_required_for_every_other_command) {
   user("alice");
   fake_participant& client = connect();

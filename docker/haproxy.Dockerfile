@@ -9,9 +9,6 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends haproxy \
  && rm -rf /var/lib/apt/lists/*
 COPY haproxy.cfg /etc/haproxy/cturn.cfg
-# Read by haproxy.cfg: connections from one IPv4 address or IPv6 /64 at a
-# time, 0 = no limit (the nodes' default, which they cannot apply behind it).
-ENV CTURN_MAX_CONNECTIONS_PER_SOURCE=64
 # Fail the build, not the first start, on a configuration error.
 RUN haproxy -c -q -f /etc/haproxy/cturn.cfg
 

@@ -8,9 +8,10 @@
     docker-smoke.py --welcome HOST PORT
         one attempt: set a username, exit 0 only if the server welcomes it.
     docker-smoke.py --source-cap N HOST PORT
-        hold N connections from this address, then want the next one closed
-        before any frame while the N held ones are still served (the cap
-        HAProxy keeps in front of a cluster).
+        hold N connections from this address, then want the next one told
+        "Too many connections from your address" and closed, while the N held
+        ones are still served (N = the per-source cap, or the sum of the
+        nodes' caps behind a balancer that spreads the connections evenly).
 
 Used by .ci/docker-test against the container, and by .ci/serve-check against
 whatever the README's serve command started, where the Python harness in
@@ -243,9 +244,8 @@ def welcome(host, port):
 
 def source_cap(host, port, cap):
     held = [Client(host, port, f"held-{i}") for i in range(cap)]
-    # Each held connection has reached a node: a username line is answered.
-    # (A connection the proxy rejects is accepted by the kernel first, so
-    # only an answer proves it got through.)
+    # A refused connection is accepted first and then told so: only an
+    # answer to a username shows that a held one got through.
     tag = secrets.token_hex(4)
     for i, c in enumerate(held):
         c.send("username", content=f"held-{i}-{tag}")
@@ -253,13 +253,15 @@ def source_cap(host, port, cap):
         c.expect("welcome")
     print(f"ok {cap} connections held", flush=True)
     extra = Client(host, port, "over-the-cap")
+    extra.expect_error("Too many connections from your address")
     try:
         extra.send("username", content=f"extra-{tag}")
         frame = extra.recv(timeout=5)
     except (ConnectionResetError, BrokenPipeError):
         frame = None
-    assert frame is None, f"connection {cap + 1} got {frame!r}, want it closed"
-    print(f"ok connection {cap + 1} closed without a frame", flush=True)
+    assert frame is None, f"connection {cap + 1} then got {frame!r}, want it closed"
+    print(f"ok connection {cap + 1} refused: Too many connections from your address",
+          flush=True)
     held[0].sync()
     for c in held:
         c.close()

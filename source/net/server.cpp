@@ -381,9 +381,15 @@ void server::begin_shutdown() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   hub_->shutdown();
-  // Every session counts, also those the hub turns away from now on.
-  connections_->when_empty(
-      [this] { asio::post(control_, [this] { finish("all clients closed"); }); });
+  // Every session counts, also those the hub turns away from now on. Armed
+  // from a handler queued behind the accept loop's last completion (which
+  // closing the acceptor has queued, or which was already waiting): a
+  // connection accepted just before the signal becomes a session first,
+  // instead of finding the drain already over.
+  asio::post(control_, [this] {
+    connections_->when_empty(
+        [this] { asio::post(control_, [this] { finish("all clients closed"); }); });
+  });
   grace_timer_.expires_after(config_.shutdown_grace);
   grace_timer_.async_wait([this](const boost::system::error_code& error) {
     if (!error)

@@ -41,9 +41,11 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
       config_(config),
       timing_(timing),
       commands_(strand_),
-      events_(strand_) {
+      events_(strand_),
+      leases_(strand_) {
   commands_.on_lost([this] { lost("connection lost"); });
   events_.on_lost([this] { lost("connection lost"); });
+  leases_.on_lost([this] { lost("connection lost"); });
   events_.on_push([this](redis_reply&& message) {
     const std::string& channel = message.elements[1].text;
     if (!channel.starts_with(scripts::channel_prefix))
@@ -84,6 +86,7 @@ asio::awaitable<void> cluster_hub::run() {
       co_return;
     commands_.close();
     events_.close();
+    leases_.close();
     if (!std::exchange(reported, true))
       log_event(log_level::warn, "redis-unreachable",
                 {{"redis", config_.redis_host + ":" + std::to_string(config_.redis_port)}});
@@ -99,7 +102,8 @@ asio::awaitable<bool> cluster_hub::join_cluster() {
     return connection.connect(config_.redis_host, config_.redis_port, config_.redis_password,
                               timing_.connect_timeout);
   };
-  if (!co_await connect(commands_) || !*alive || !co_await connect(events_) || !*alive)
+  if (!co_await connect(commands_) || !*alive || !co_await connect(events_) || !*alive ||
+      !co_await connect(leases_) || !*alive)
     co_return false;
   // Random rather than counted in Redis: a Redis that restarted empty would
   // count again from 1 while a node that has not noticed yet still holds 1.
@@ -136,17 +140,17 @@ asio::awaitable<void> cluster_hub::keep_lease() {
   asio::steady_timer tick(strand_);
   while (*alive && phase_ == phase::serving) {
     const std::string node = node_;
-    commands_.send({"SET", "cturn:lease:" + node, "1", "XX", "PX", ttl},
-                   [this, alive, node](const redis_reply& reply) {
-                     if (!*alive || phase_ != phase::serving || node != node_)
-                       return;
-                     if (reply.is_nil())
-                       return lost("lease expired");
-                     if (ok(reply))
-                       last_renewal_ = std::chrono::steady_clock::now();
-                   });
+    leases_.send({"SET", "cturn:lease:" + node, "1", "XX", "PX", ttl},
+                 [this, alive, node](const redis_reply& reply) {
+                   if (!*alive || phase_ != phase::serving || node != node_)
+                     return;
+                   if (reply.is_nil())
+                     return lost("lease expired");
+                   if (ok(reply))
+                     last_renewal_ = std::chrono::steady_clock::now();
+                 });
     // Any node may reap a dead one; the script makes it happen once.
-    commands_.send({"EVAL", scripts::reap_nodes, "0"});
+    leases_.send({"EVAL", scripts::reap_nodes, "0"});
     tick.expires_after(timing_.tick);
     co_await tick.async_wait(use_tuple);
     if (!*alive || phase_ != phase::serving)
@@ -182,6 +186,7 @@ void cluster_hub::lost(std::string_view why) {
   update_levels();
   commands_.close();
   events_.close();
+  leases_.close();
 }
 
 void cluster_hub::update_levels() {

@@ -135,6 +135,10 @@ class cluster_hub final : public hub_port {
   cluster_timing timing_;
   redis_connection commands_;
   redis_connection events_;
+  // Lease renewals and reaping on a connection of their own: behind a burst
+  // of PUBLISHes on commands_, a renewal's reply could come too late and
+  // make a busy but healthy node give up.
+  redis_connection leases_;
   phase phase_ = phase::connecting;
   std::string node_;  // this node's id while serving
   std::string previous_node_;

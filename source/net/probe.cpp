@@ -5,6 +5,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <cstdint>
 #include <iostream>
@@ -34,9 +39,65 @@ std::string probe_username() {
   return "cturn-probe-" + std::to_string(number(entropy));
 }
 
+// With metrics on, /healthz knows more than a protocol answer can: a cluster
+// node that lost Redis still answers (`Server unavailable`) but is not
+// healthy, and a server that is shutting down is on its way out.
+int probe_health_endpoint(const server_config& config) {
+  namespace http = boost::beast::http;
+  try {
+    asio::io_context io;
+    tcp::socket socket(io);
+    boost::beast::flat_buffer buffer;
+    http::request<http::empty_body> request(http::verb::get, "/healthz", 11);
+    request.set(http::field::host, "localhost");
+    http::response<http::string_body> response;
+    boost::system::error_code failure;
+    const tcp::endpoint endpoint(probe_address(config.metrics_host), config.metrics_port);
+
+    socket.async_connect(endpoint, [&](const boost::system::error_code& connect_error) {
+      if (connect_error) {
+        failure = connect_error;
+        return;
+      }
+      http::async_write(socket, request,
+                        [&](const boost::system::error_code& write_error, std::size_t) {
+                          if (write_error) {
+                            failure = write_error;
+                            return;
+                          }
+                          http::async_read(socket, buffer, response,
+                                           [&](const boost::system::error_code& read_error,
+                                               std::size_t) { failure = read_error; });
+                        });
+    });
+    io.run_for(probe_timeout);
+    if (!io.stopped()) {
+      std::cerr << "cturn-server --check: /healthz gave no answer within 3 s\n";
+      return 1;
+    }
+    if (failure) {
+      std::cerr << "cturn-server --check: /healthz: " << failure.message() << "\n";
+      return 1;
+    }
+    if (response.result() != http::status::ok) {
+      std::cerr << "cturn-server --check: /healthz: " << response.result_int() << " "
+                << response.body();
+      return 1;
+    }
+    std::cout << "ok: /healthz " << response.body();
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "cturn-server --check: " << error.what() << "\n";
+    return 1;
+  }
+}
+
 }  // namespace
 
 int probe_server(const server_config& config) {
+  // Port 0 (a free port, chosen at start) cannot be found from outside.
+  if (!config.metrics_host.empty() && config.metrics_port != 0)
+    return probe_health_endpoint(config);
   try {
     asio::io_context io;
     tcp::socket socket(io);

@@ -4,9 +4,11 @@
 
 namespace cturn {
 
-// Health probe for containers: connects to the configured address and port
-// (a wildcard bind address is probed on loopback), sets a throw-away username
-// and waits for the welcome. Returns the process exit code: 0 if it answered.
+// Health probe for containers. With --metrics set it asks the metrics
+// endpoint's GET /healthz and wants 200. Otherwise it connects to the
+// configured address and port, sets a throw-away username and wants any
+// protocol answer. A wildcard address is probed on loopback. Returns the
+// process exit code: 0 if healthy.
 int probe_server(const server_config& config);
 
 }  // namespace cturn

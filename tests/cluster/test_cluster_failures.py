@@ -58,10 +58,16 @@ class ClusterFailures(ServerTestCase):
 
         return await asyncio.to_thread(get)
 
-    async def health_check(self, node):
-        """The exit code of `cturn-server --check` against `node` (the container health check)."""
+    async def health_check(self, node, through_metrics=False):
+        """The exit code of `cturn-server --check` against `node` (the container
+        health check): over the protocol, or through /healthz as it is run
+        where metrics are on."""
+        flags = ["--bind", node.host, "--port", str(node.port)]
+        if through_metrics:
+            line = await asyncio.to_thread(node.wait_for_log, r"\bmetrics-listening ")
+            flags += ["--metrics", "127.0.0.1:" + re.search(r"port=(\d+)", line).group(1)]
         probe = await asyncio.create_subprocess_exec(
-            node.binary, "--check", "--bind", node.host, "--port", str(node.port),
+            node.binary, "--check", *flags,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         return await asyncio.wait_for(probe.wait(), DEFAULT_TIMEOUT)
 
@@ -103,6 +109,7 @@ class ClusterFailures(ServerTestCase):
             await late.expect_system("Server unavailable")
             await late.expect_closed()
         self.assertEqual(await self.health_check(self.nodes[0]), 1)
+        self.assertEqual(await self.health_check(self.nodes[2], through_metrics=True), 1)
         self.assertEqual(await self.healthz(self.nodes[1]), (503, "no redis\n"))
 
         self.redis = RedisProcess(port=port)
@@ -111,6 +118,7 @@ class ClusterFailures(ServerTestCase):
         for node, mark in zip(self.nodes, marks):
             await self.wait_until_serving(node, mark)
         self.assertEqual(await self.health_check(self.nodes[0]), 0)
+        self.assertEqual(await self.health_check(self.nodes[2], through_metrics=True), 0)
         self.assertEqual(await self.healthz(self.nodes[1]), (200, "ok\n"))
         # Serving again without a restart: a fresh chat across nodes works,
         # and the old names are free.

@@ -156,14 +156,28 @@ class Metrics(ServerTestCase):
                                  capture_output=True, timeout=30 * TIMEOUT_SCALE)
         self.assertEqual(checked.returncode, 0, checked.stdout.decode() + checked.stderr.decode())
 
+    def health_check(self):
+        """`cturn-server --check` with --metrics, as the container runs it:
+        (exit code, what it printed)."""
+        checked = subprocess.run(
+            [self.server.binary, "--check", "--bind", "127.0.0.1", "--port", "1",
+             "--metrics", f"127.0.0.1:{self.metrics_port}"],
+            capture_output=True, text=True, timeout=30 * TIMEOUT_SCALE)
+        return checked.returncode, checked.stdout + checked.stderr
+
     async def test_healthz_turns_503_during_shutdown(self):
         self.assertEqual(await asyncio.to_thread(self.get, "/healthz"), (200, "ok\n"))
         self.assertEqual((await asyncio.to_thread(self.get, "/nowhere"))[0], 404)
+        # --check asks /healthz, not the protocol port (1: nobody listens there).
+        self.assertEqual(await asyncio.to_thread(self.health_check), (0, "ok: /healthz ok\n"))
         lingering = await self.connect("lingering")  # keeps the shutdown in its grace period
         self.server.send_signal(signal.SIGTERM)
         await lingering.expect_system("Server shutting down")
         self.assertEqual(await asyncio.to_thread(self.get, "/healthz"),
                          (503, "shutting down\n"))
+        code, printed = await asyncio.to_thread(self.health_check)
+        self.assertEqual(code, 1, printed)
+        self.assertIn("503 shutting down", printed)
         await lingering.expect_closed()
 
 

@@ -335,6 +335,7 @@ asio::awaitable<void> cluster_hub::register_name(std::shared_ptr<participant> cl
   update_levels();
   log_event(log_level::info, "username", {{"id", client->connection_id()}, {"user", state->name}});
   client->deliver(encode_welcome("Username set to: " + state->name));
+  client->registered();
 }
 
 asio::awaitable<void> cluster_hub::enter_room(std::shared_ptr<participant> client,

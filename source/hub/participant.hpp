@@ -20,6 +20,11 @@ class participant {
   // A number for logs; unique per connection.
   virtual std::uint64_t connection_id() const = 0;
 
+  // The client's username is set: its registration deadline no longer
+  // applies (the session stops its timer rather than keep it armed while the
+  // connection idles). Must not call back into the hub.
+  virtual void registered() noexcept {}
+
  protected:
   ~participant() = default;
 };

@@ -133,6 +133,7 @@ void room_hub::on_command(client_state& client, set_username& request) {
   client.public_key_frame = std::move(key_frame);
   log_event(log_level::info, "username", {{"id", self.connection_id()}, {"user", client.username}});
   self.deliver(welcome);
+  self.registered();
 }
 
 void room_hub::on_command(client_state& client, create_room& request) {

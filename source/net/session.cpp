@@ -7,17 +7,18 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <exception>
 #include <new>
 #include <span>
+#include <utility>
 
 #include "log.hpp"
 #include "metrics/metrics.hpp"
 #include "net/hub_port.hpp"
-#include "net/rate_limiter.hpp"
-#include "protocol/line_framer.hpp"
+#include "net/read_buffer_pool.hpp"
 
 namespace cturn {
 namespace {
@@ -26,22 +27,8 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// How much to read at a time: starts small, so that a connection that only
-// registers and idles holds a small buffer, and doubles while reads fill the
-// space offered, so that busy connections make few system calls.
-class read_sizer {
- public:
-  std::size_t next() const { return size_; }
-  void record(std::size_t received, std::size_t offered) {
-    if (received == offered)
-      size_ = std::min(size_ * 2, largest);
-  }
-
- private:
-  static constexpr std::size_t smallest = 256;
-  static constexpr std::size_t largest = 64 * 1024;
-  std::size_t size_ = smallest;
-};
+constexpr std::size_t smallest_read = 256;
+constexpr std::size_t largest_read = 64 * 1024;
 
 std::string_view describe(const boost::system::error_code& error) {
   if (error == asio::error::eof)
@@ -65,8 +52,10 @@ session::session(tcp::socket socket, hub_port& hub, const server_config& config,
       config_(config),
       id_(admitted.id),
       admitted_(std::move(admitted)),
-      writer_wakeup_(socket_.get_executor()),
-      deadline_(socket_.get_executor()) {}
+      deadline_(socket_.get_executor()),
+      limiter_(config.rate_limit, config.rate_burst, rate_limiter::clock::now()),
+      framer_(config.max_line_bytes),
+      read_size_(smallest_read) {}
 
 void session::start() {
   asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->begin(); });
@@ -76,6 +65,8 @@ void session::begin() {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   socket_.set_option(asio::socket_base::keep_alive(true), ignored);
+  // The reader reads until the socket would block, then waits for it.
+  socket_.non_blocking(true, ignored);
   const auto text_of = [](const tcp::endpoint& endpoint) {
     return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   };
@@ -90,6 +81,7 @@ void session::begin() {
   hub_.connect(shared_from_this());
 
   if (config_.username_timeout.count() > 0) {
+    awaiting_username_ = true;
     deadline_.expires_after(config_.username_timeout);
     deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
       if (error)
@@ -98,8 +90,19 @@ void session::begin() {
     });
   }
 
-  spawn(read_loop());
-  spawn(write_loop());
+  spawn(read_available());
+}
+
+void session::registered() noexcept {
+  try {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      // A close deadline armed meanwhile stays.
+      if (std::exchange(self->awaiting_username_, false))
+        self->deadline_.cancel();
+    });
+  } catch (...) {
+    // No memory for the cancel: the timer fires later and finds the name set.
+  }
 }
 
 void session::spawn(asio::awaitable<void> task) {
@@ -114,90 +117,112 @@ void session::spawn(asio::awaitable<void> task) {
                  asio::bind_executor(socket_.get_executor(), on_exit));
 }
 
-asio::awaitable<void> session::read_loop() {
-  const auto self = shared_from_this();
-  rate_limiter limiter(config_.rate_limit, config_.rate_burst, rate_limiter::clock::now());
-  read_sizer sizer;
-  line_framer framer(config_.max_line_bytes);
-  std::vector<tl::expected<command, protocol_error>> batch;
+void session::await_input() {
+  // An idle connection's whole cost: this wait and the session. Its buffer
+  // went back to the pool, unless it holds part of a line.
+  if (framer_.buffered() == 0)
+    read_buffer_pool::give(framer_.release());
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](const boost::system::error_code& error) {
+                       if (self->stopped_)
+                         return;
+                       if (error)
+                         return self->stop(describe(error));
+                       self->spawn(self->read_available());
+                     });
+}
 
+asio::awaitable<void> session::read_available() {
+  const auto self = shared_from_this();
+  if (framer_.buffered() == 0)
+    framer_.adopt(read_buffer_pool::take());
   // The framer's buffer grows here, in the coroutine, so that a failed
   // allocation ends this session through spawn()'s handler instead of
   // unwinding out of an I/O thread and leaving a ghost.
   for (;;) {
-    if (framer.too_long()) {
+    if (framer_.too_long()) {
       stop_reason_ = "line too long";
       hub_.fail(self, protocol_error::message_too_long);
       co_return co_await discard_input();
     }
     // What came with a PROXY header is handled before anything is read.
-    if (!take_early_input(framer)) {
-      const std::span<char> space = framer.prepare(sizer.next());
-      const auto [error, received] =
-          co_await socket_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
-      framer.commit(received);
-      sizer.record(received, space.size());
-      if (stopped_)
-        co_return;
+    if (!take_early_input()) {
+      const std::span<char> space = framer_.prepare(read_size_);
+      boost::system::error_code error;
+      const std::size_t received =
+          socket_.read_some(asio::buffer(space.data(), space.size()), error);
+      framer_.commit(received);
+      if (error == asio::error::would_block || error == asio::error::try_again)
+        co_return await_input();
       if (error)
         co_return stop(describe(error));
+      // Reads start small, so that a connection that only registers holds a
+      // small buffer, and double while they fill the space offered, so that
+      // busy connections make few system calls.
+      if (received == space.size())
+        read_size_ = std::min(read_size_ * 2, largest_read);
       metrics::local().bytes_received.add(received);
     }
     const auto arrived = std::chrono::steady_clock::now();
 
     // The decoded commands are views into the framer's buffer, which stays
     // untouched until the hub has handled them.
-    while (const auto line = framer.next_line()) {
-      if (const auto wait = limiter.take(rate_limiter::clock::now()); wait.count() > 0) {
-        // Back-pressure: hand over what is decoded, then stop reading a while.
-        co_await submit(batch, arrived);
-        asio::steady_timer pause(socket_.get_executor(), wait);
-        co_await pause.async_wait(use_tuple);
-        if (stopped_)
-          co_return;
+    while (const auto line = framer_.next_line()) {
+      if (limiter_.limits()) {
+        if (const auto wait = limiter_.take(rate_limiter::clock::now()); wait.count() > 0) {
+          // Back-pressure: hand over what is decoded, then stop reading a while.
+          co_await submit(arrived);
+          asio::steady_timer pause(socket_.get_executor(), wait);
+          co_await pause.async_wait(use_tuple);
+          if (stopped_)
+            co_return;
+        }
       }
-      batch.push_back(decode(*line));
-      if (batch.back())
-        metrics::local().commands[batch.back()->index()].add();
+      batch_.push_back(decode(*line));
+      if (batch_.back())
+        metrics::local().commands[batch_.back()->index()].add();
     }
-    co_await submit(batch, arrived);
-    framer.compact();
+    co_await submit(arrived);
+    if (stopped_)
+      co_return;
+    framer_.compact();
   }
 }
 
-bool session::take_early_input(line_framer& framer) {
+bool session::take_early_input() {
   std::string& early = admitted_.early_input;
   if (early.empty())
     return false;
   // The framer may offer less than asked (a line at its length limit); the
   // rest waits for the next round.
-  const std::span<char> space = framer.prepare(early.size());
+  const std::span<char> space = framer_.prepare(early.size());
   const std::size_t taken = std::min(space.size(), early.size());
   std::copy_n(early.begin(), taken, space.begin());
-  framer.commit(taken);
+  framer_.commit(taken);
   metrics::local().bytes_received.add(taken);
   early.erase(0, taken);
+  if (early.empty())
+    std::string().swap(early);
   return true;
 }
 
-asio::awaitable<void> session::submit(hub_port::batch& batch,
-                                      std::chrono::steady_clock::time_point arrived) {
-  if (batch.empty())
+asio::awaitable<void> session::submit(std::chrono::steady_clock::time_point arrived) {
+  if (batch_.empty())
     co_return;
-  // The caller's coroutine keeps the session and the batch alive while it
-  // waits here. The initiation is a named local that captures plain pointers:
-  // GCC 12 may destroy temporaries of a co_await expression twice, which a
-  // captured shared_ptr does not survive.
-  const auto initiate = [this, &batch, arrived](auto handler) {
+  // The caller's coroutine keeps the session alive while it waits here. The
+  // initiation is a named local that captures plain pointers: GCC 12 may
+  // destroy temporaries of a co_await expression twice, which a captured
+  // shared_ptr does not survive.
+  const auto initiate = [this, arrived](auto handler) {
     auto waiting = std::make_shared<decltype(handler)>(std::move(handler));
-    hub_.submit(shared_from_this(), batch, arrived, [waiting] {
+    hub_.submit(shared_from_this(), batch_, arrived, [waiting] {
       const auto executor = asio::get_associated_executor(*waiting);
       asio::dispatch(executor, std::move(*waiting));
     });
   };
   co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(initiate,
                                                                        asio::use_awaitable);
-  batch.clear();
+  batch_.clear();
 }
 
 asio::awaitable<void> session::discard_input() {
@@ -212,55 +237,56 @@ asio::awaitable<void> session::discard_input() {
   }
 }
 
-asio::awaitable<void> session::write_loop() {
-  const auto self = shared_from_this();
-  std::vector<frame> writing;
-  std::vector<asio::const_buffer> buffers;
-  for (;;) {
-    bool flushed_for_close = false;
-    {
-      const std::lock_guard lock(queue_mutex_);
-      if (!queue_.empty()) {
-        writing.swap(queue_);
-      } else if (close_requested_) {
-        flushed_for_close = true;
-      } else {
-        writer_parked_ = true;
+void session::write_queued() {
+  if (stopped_)
+    return;
+  {
+    const std::lock_guard lock(queue_mutex_);
+    if (queue_.empty()) {
+      if (close_requested_) {
+        // Orderly close: our FIN follows the last frame; the reader stops the
+        // session when the client closes its side (or the deadline does).
+        // writer_running_ stays set: nothing is written after this.
+        boost::system::error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        return;
       }
+      writer_running_ = false;
+      // Idle: keep no frame storage.
+      std::vector<frame>().swap(writing_);
+      std::vector<asio::const_buffer>().swap(buffers_);
+      return;
     }
-    if (stopped_)
-      co_return;
-    if (flushed_for_close)
-      break;
-    if (writing.empty()) {
-      writer_wakeup_.expires_at(asio::steady_timer::time_point::max());
-      co_await writer_wakeup_.async_wait(use_tuple);
-      continue;
-    }
+    writing_.swap(queue_);
+  }
+  // Everything queued goes out in one gathered write. The span spares the
+  // write a copy of the buffer list.
+  buffers_.clear();
+  for (const frame& bytes : writing_)
+    buffers_.push_back(asio::buffer(bytes.text()));
+  asio::async_write(
+      socket_, std::span<const asio::const_buffer>(buffers_),
+      [self = shared_from_this()](const boost::system::error_code& error, std::size_t written) {
+        self->on_written(error, written);
+      });
+}
 
-    // Everything queued goes out in one gathered write.
-    buffers.clear();
-    for (const frame& bytes : writing)
-      buffers.push_back(asio::buffer(bytes.text()));
-    const auto [error, written] = co_await asio::async_write(socket_, buffers, use_tuple);
-    metrics::local().bytes_sent.add(written);
-    writing.clear();
-    if (stopped_)
-      co_return;
-    if (error)
-      co_return stop(describe(error));
+void session::on_written(const boost::system::error_code& error, std::size_t written) {
+  metrics::local().bytes_sent.add(written);
+  writing_.clear();
+  if (stopped_)
+    return;
+  if (error)
+    return stop(describe(error));
+  {
     const std::lock_guard lock(queue_mutex_);
     queued_bytes_ -= written;
   }
-
-  // Orderly close: our FIN follows the last frame; the reader stops the
-  // session when the client closes its side (or the deadline does).
-  boost::system::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  write_queued();
 }
 
 void session::deliver(const frame& bytes) noexcept {
-  bool wake_writer = false;
+  bool start_writer = false;
   bool dropped = false;
   {
     const std::lock_guard lock(queue_mutex_);
@@ -274,7 +300,7 @@ void session::deliver(const frame& bytes) noexcept {
         queue_.push_back(bytes);
         queued_bytes_ += bytes.size();
         metrics::local().deliveries.add();
-        wake_writer = std::exchange(writer_parked_, false);
+        start_writer = !std::exchange(writer_running_, true);
       } catch (const std::bad_alloc&) {
         dropped = true;
       }
@@ -288,9 +314,8 @@ void session::deliver(const frame& bytes) noexcept {
       log_event(log_level::warn, "slow-consumer", {{"id", id_}});
       asio::post(socket_.get_executor(),
                  [self = shared_from_this()] { self->stop("slow consumer"); });
-    } else if (wake_writer) {
-      asio::post(socket_.get_executor(),
-                 [self = shared_from_this()] { self->writer_wakeup_.cancel(); });
+    } else if (start_writer) {
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->write_queued(); });
     }
   } catch (...) {
     // No memory even for the wake-up. The hub must not see this fail; a
@@ -300,19 +325,19 @@ void session::deliver(const frame& bytes) noexcept {
 }
 
 void session::close_after_flush() {
-  bool wake_writer = false;
+  bool start_writer = false;
   {
     const std::lock_guard lock(queue_mutex_);
     if (close_requested_)
       return;
     close_requested_ = true;
-    wake_writer = std::exchange(writer_parked_, false);
+    start_writer = !std::exchange(writer_running_, true);
   }
-  asio::post(socket_.get_executor(), [self = shared_from_this(), wake_writer] {
+  asio::post(socket_.get_executor(), [self = shared_from_this(), start_writer] {
     if (self->stop_reason_.empty())
       self->stop_reason_ = "closed by server";
-    if (wake_writer)
-      self->writer_wakeup_.cancel();
+    if (start_writer)
+      self->write_queued();
     self->arm_close_deadline();
   });
 }
@@ -320,6 +345,7 @@ void session::close_after_flush() {
 void session::arm_close_deadline() {
   if (stopped_)
     return;
+  awaiting_username_ = false;
   deadline_.expires_after(config_.shutdown_grace);
   deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
     if (!error)
@@ -342,7 +368,6 @@ void session::stop(std::string_view reason) {
   }
   boost::system::error_code ignored;
   socket_.close(ignored);
-  writer_wakeup_.cancel();
   deadline_.cancel();
   hub_.disconnect(shared_from_this(), std::string(stop_reason_));
 }

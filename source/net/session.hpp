@@ -13,17 +13,22 @@
 #include "config.hpp"
 #include "hub/participant.hpp"
 #include "net/admission.hpp"
+#include "net/rate_limiter.hpp"
 #include "protocol/decode.hpp"
+#include "protocol/line_framer.hpp"
 
 namespace cturn {
 
 class hub_port;
-class line_framer;
 
-// One client connection: a reader coroutine that splits lines, decodes them
-// and hands them to the hub, and a writer coroutine that drains a byte-bounded
-// queue. Both run on the socket's strand; the hub reaches the session only
-// through deliver() and close_after_flush(), which are safe from any thread.
+// One client connection, on its own strand. A reader coroutine splits lines,
+// decodes them and hands them to the hub while the socket has input; once it
+// is empty the coroutine ends and a readiness wait (no coroutine, no buffer)
+// starts the next one. Writes are a chain of completion handlers that drains
+// a byte-bounded queue and stops when it is empty. An idle connection thus
+// holds one pending wait and this object. The hub reaches the session only
+// through deliver(), close_after_flush() and registered(), which are safe
+// from any thread.
 class session final : public participant, public std::enable_shared_from_this<session> {
  public:
   session(boost::asio::ip::tcp::socket socket, hub_port& hub, const server_config& config,
@@ -37,18 +42,22 @@ class session final : public participant, public std::enable_shared_from_this<se
   void deliver(const frame& bytes) noexcept override;
   void close_after_flush() override;
   std::uint64_t connection_id() const override { return id_; }
+  void registered() noexcept override;
 
  private:
-  boost::asio::awaitable<void> read_loop();
-  boost::asio::awaitable<void> write_loop();
+  // Reads and hands over lines until the socket is empty, then waits for it.
+  boost::asio::awaitable<void> read_available();
+  void await_input();
   boost::asio::awaitable<void> discard_input();
   // Runs `task` on this session's strand; an exception ends the session only.
   void spawn(boost::asio::awaitable<void> task);
-  boost::asio::awaitable<void> submit(std::vector<tl::expected<command, protocol_error>>& batch,
-                                      std::chrono::steady_clock::time_point arrived);
+  boost::asio::awaitable<void> submit(std::chrono::steady_clock::time_point arrived);
   void begin();
-  // Moves bytes read with a PROXY header into `framer`; false if none are left.
-  bool take_early_input(line_framer& framer);
+  // Moves bytes read with a PROXY header into the framer; false if none are left.
+  bool take_early_input();
+  // Writes what is queued, then again until the queue is empty. On the strand.
+  void write_queued();
+  void on_written(const boost::system::error_code& error, std::size_t written);
   void arm_close_deadline();
   // Ends the connection now; tells the hub. Runs on the strand; idempotent.
   void stop(std::string_view reason);
@@ -58,16 +67,26 @@ class session final : public participant, public std::enable_shared_from_this<se
   const server_config& config_;
   const std::uint64_t id_;
   admission admitted_;
-  boost::asio::steady_timer writer_wakeup_;
   boost::asio::steady_timer deadline_;  // username timeout, then the close deadline
   std::string_view stop_reason_;        // always a string literal
   bool stopped_ = false;
+  bool awaiting_username_ = false;  // deadline_ is the username timeout
 
-  // Shared between the hub's strand (deliver) and this session's writer.
+  // The reader's state between bursts of input; only the strand touches it.
+  rate_limiter limiter_;
+  line_framer framer_;
+  std::size_t read_size_;
+  std::vector<tl::expected<command, protocol_error>> batch_;
+
+  // The frames being written and their buffers; only the strand touches them.
+  std::vector<frame> writing_;
+  std::vector<boost::asio::const_buffer> buffers_;
+
+  // Shared between the hub's strand (deliver) and this session's strand.
   std::mutex queue_mutex_;
   std::vector<frame> queue_;
   std::size_t queued_bytes_ = 0;
-  bool writer_parked_ = false;
+  bool writer_running_ = false;  // a write_queued() is posted or a write is under way
   bool accepting_ = true;
   bool close_requested_ = false;
 };

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,6 +18,13 @@ namespace cturn {
 // max_line_bytes + 1 bytes is too long, known before its '\n' ever arrives.
 class line_framer {
  public:
+  // The bytes a framer reads into. Handed out and back in whole, so that an
+  // idle connection can give its buffer to a pool instead of keeping it.
+  struct storage {
+    std::unique_ptr<char[]> bytes;
+    std::size_t capacity = 0;
+  };
+
   // 0: no limit.
   explicit line_framer(std::size_t max_line_bytes);
 
@@ -38,11 +46,21 @@ class line_framer {
   void compact();
 
   // Bytes held: the unfinished line, and lines not yet compacted away.
-  std::size_t buffered() const { return buffer_.size(); }
+  std::size_t buffered() const { return size_; }
+
+  // Only while buffered() is 0: gives the buffer away (the framer then holds
+  // none until prepare() or adopt()), or takes one that is not in use.
+  storage release();
+  void adopt(storage spare);
 
  private:
+  void reserve(std::size_t needed);
+
   std::size_t buffer_limit_;  // max_line_bytes + 1, or no limit
-  std::string buffer_;
+  // Not a std::string: prepare() would zero every byte it offers, on every
+  // read, only for the read to overwrite them.
+  storage buffer_;
+  std::size_t size_ = 0;      // bytes of buffer_ holding data
   std::size_t consumed_ = 0;  // start of the first line not returned yet
   std::size_t scanned_ = 0;   // no '\n' before this offset past consumed_
   std::size_t prepared_ = 0;  // where the last prepare() began

@@ -33,6 +33,7 @@ class fake_participant final : public participant {
       journal_->push_back({id_, std::string(bytes.text())});
   }
   void close_after_flush() override { ++close_requests; }
+  void registered() noexcept override { ++registrations; }
   std::uint64_t connection_id() const override { return id_; }
 
   // The frames received since the last call.
@@ -40,6 +41,7 @@ class fake_participant final : public participant {
 
   std::vector<std::string> frames;
   int close_requests = 0;
+  int registrations = 0;
   // deliver() fails as it would on a full heap.
   bool deliveries_throw = false;
   // Set once the hub has let this client go, when its session would be freed:

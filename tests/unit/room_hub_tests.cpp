@@ -134,6 +134,17 @@ BOOST_AUTO_TEST_CASE(username_success) {
   BOOST_TEST(hub.username_in_use("alice"));
   BOOST_TEST(hub.connection_count() == 1u);
   BOOST_TEST(client.close_requests == 0);
+  BOOST_TEST(client.registrations == 1);
+}
+
+BOOST_AUTO_TEST_CASE(only_a_welcome_ends_the_registration_deadline) {
+  fake_participant& client = connect();
+  send(client, username(" "));
+  send(client, username(std::string(40, 'x')));
+  BOOST_TEST(client.registrations == 0);
+  send(client, username("alice"));
+  send(client, username("again"));
+  BOOST_TEST(client.registrations == 1);
 }
 
 BOOST_AUTO_TEST_CASE(username_is_trimmed) {

@@ -139,4 +139,29 @@ BOOST_AUTO_TEST_CASE(a_buffer_grown_for_one_large_line_is_released) {
   BOOST_TEST(space.size() < 4096u);
 }
 
+BOOST_AUTO_TEST_CASE(an_idle_framer_gives_its_buffer_away_and_takes_one_back) {
+  feeder f(100);
+  BOOST_TEST(f.feed("a\nb\n", 64) == (lines{"a", "b"}));
+  cturn::line_framer::storage spare = f.framer.release();
+  BOOST_TEST(spare.capacity >= 64u);
+  BOOST_TEST(spare.bytes != nullptr);
+  // Without a buffer it still works: it allocates on the next prepare().
+  BOOST_TEST(f.feed("c\n", 64) == lines{"c"});
+
+  // A buffer taken from elsewhere serves the next reads, bytes and all.
+  char* const adopted = spare.bytes.get();
+  const std::size_t adopted_capacity = spare.capacity;
+  cturn::line_framer other(100);
+  other.adopt(std::move(spare));
+  const std::span<char> space = other.prepare(16);
+  BOOST_TEST(static_cast<void*>(space.data()) == static_cast<void*>(adopted));
+  BOOST_TEST(space.size() == adopted_capacity);
+  std::memcpy(space.data(), "de\nf", 4);
+  other.commit(4);
+  BOOST_TEST(*other.next_line() == "de");
+  BOOST_TEST(!other.next_line().has_value());
+  other.compact();
+  BOOST_TEST(other.buffered() == 1u);  // "f", waiting for its newline
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -125,15 +125,16 @@ thread_counters& local() {
   return *mine;
 }
 
-void observe_handoff(std::chrono::steady_clock::duration elapsed) {
+void observe_handoff(std::chrono::steady_clock::duration elapsed, std::uint64_t messages) {
   const double seconds = std::chrono::duration<double>(elapsed).count();
   thread_counters& counters = local();
   std::size_t bucket = 0;
   while (bucket < handoff_bounds.size() && seconds > handoff_bounds[bucket])
     ++bucket;
-  counters.handoff_buckets[bucket].add();
-  counters.handoff_nanoseconds.add(static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
+  counters.handoff_buckets[bucket].add(messages);
+  counters.handoff_nanoseconds.add(
+      messages * static_cast<std::uint64_t>(
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
 }
 
 disconnect_reason reason_of(std::string_view stop_reason) {

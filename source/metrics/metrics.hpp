@@ -75,7 +75,9 @@ thread_counters& local();
 inline void count_error(protocol_error error) {
   local().errors[static_cast<std::size_t>(error) - 1].add();
 }
-void observe_handoff(std::chrono::steady_clock::duration elapsed);
+// `messages` messages that took `elapsed` each (a batch read at once and
+// handed off together is timed once, at its end).
+void observe_handoff(std::chrono::steady_clock::duration elapsed, std::uint64_t messages = 1);
 disconnect_reason reason_of(std::string_view stop_reason);
 
 // Every thread's counters added up.

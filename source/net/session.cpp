@@ -29,6 +29,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t smallest_read = 256;
 constexpr std::size_t largest_read = 64 * 1024;
+constexpr std::size_t initial_queue_capacity = 8;
 
 std::string_view describe(const boost::system::error_code& error) {
   if (error == asio::error::eof)
@@ -262,6 +263,7 @@ void session::write_queued() {
   // Everything queued goes out in one gathered write. The span spares the
   // write a copy of the buffer list.
   buffers_.clear();
+  buffers_.reserve(writing_.size());
   for (const frame& bytes : writing_)
     buffers_.push_back(asio::buffer(bytes.text()));
   asio::async_write(
@@ -297,6 +299,10 @@ void session::deliver(const frame& bytes) noexcept {
       dropped = true;
     } else {
       try {
+        // The writer gives its storage back whenever it catches up, so start
+        // with room for a few frames rather than grow one at a time.
+        if (queue_.capacity() == 0)
+          queue_.reserve(initial_queue_capacity);
         queue_.push_back(bytes);
         queued_bytes_ += bytes.size();
         metrics::local().deliveries.add();

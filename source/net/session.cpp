@@ -53,7 +53,6 @@ session::session(tcp::socket socket, hub_port& hub, const server_config& config,
       config_(config),
       id_(admitted.id),
       admitted_(std::move(admitted)),
-      deadline_(socket_.get_executor()),
       limiter_(config.rate_limit, config.rate_burst, rate_limiter::clock::now()),
       framer_(config.max_line_bytes),
       read_size_(smallest_read) {}
@@ -83,8 +82,9 @@ void session::begin() {
 
   if (config_.username_timeout.count() > 0) {
     awaiting_username_ = true;
-    deadline_.expires_after(config_.username_timeout);
-    deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+    deadline_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    deadline_->expires_after(config_.username_timeout);
+    deadline_->async_wait([self = shared_from_this()](const boost::system::error_code& error) {
       if (error)
         return;
       self->hub_.registration_deadline(self);
@@ -97,9 +97,10 @@ void session::begin() {
 void session::registered() noexcept {
   try {
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
-      // A close deadline armed meanwhile stays.
+      // A close deadline armed meanwhile stays. Destroying the timer
+      // cancels its wait; a registered, idle connection keeps no timer.
       if (std::exchange(self->awaiting_username_, false))
-        self->deadline_.cancel();
+        self->deadline_.reset();
     });
   } catch (...) {
     // No memory for the cancel: the timer fires later and finds the name set.
@@ -352,8 +353,16 @@ void session::arm_close_deadline() {
   if (stopped_)
     return;
   awaiting_username_ = false;
-  deadline_.expires_after(config_.shutdown_grace);
-  deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+  if (!deadline_) {
+    try {
+      deadline_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    } catch (const std::bad_alloc&) {
+      // Without a deadline the close could wait for ever on the client.
+      return stop("close deadline");
+    }
+  }
+  deadline_->expires_after(config_.shutdown_grace);
+  deadline_->async_wait([self = shared_from_this()](const boost::system::error_code& error) {
     if (!error)
       self->stop("close deadline");
   });
@@ -374,7 +383,8 @@ void session::stop(std::string_view reason) {
   }
   boost::system::error_code ignored;
   socket_.close(ignored);
-  deadline_.cancel();
+  if (deadline_)
+    deadline_->cancel();
   hub_.disconnect(shared_from_this(), std::string(stop_reason_));
 }
 

@@ -67,8 +67,9 @@ class session final : public participant, public std::enable_shared_from_this<se
   const server_config& config_;
   const std::uint64_t id_;
   admission admitted_;
-  boost::asio::steady_timer deadline_;  // username timeout, then the close deadline
-  std::string_view stop_reason_;        // always a string literal
+  // The username timeout, then the close deadline; none while neither runs.
+  std::unique_ptr<boost::asio::steady_timer> deadline_;
+  std::string_view stop_reason_;  // always a string literal
   bool stopped_ = false;
   bool awaiting_username_ = false;  // deadline_ is the username timeout
 

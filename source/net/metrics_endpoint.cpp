@@ -12,6 +12,7 @@
 #include <chrono>
 
 #include "log.hpp"
+#include "net/listener.hpp"
 
 namespace cturn {
 namespace {
@@ -42,15 +43,8 @@ metrics_endpoint::metrics_endpoint(asio::io_context& io, exposition_source metri
 bool metrics_endpoint::listen(const std::string& address, std::uint16_t port) {
   boost::system::error_code error;
   const auto ip = asio::ip::make_address(address, error);
-  const tcp::endpoint endpoint(ip, port);
   if (!error)
-    acceptor_.open(endpoint.protocol(), error);
-  if (!error)
-    acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
-  if (!error)
-    acceptor_.bind(endpoint, error);
-  if (!error)
-    acceptor_.listen(asio::socket_base::max_listen_connections, error);
+    error = open_listener(acceptor_, tcp::endpoint(ip, port));
   if (error) {
     log_event(log_level::error, "metrics-listen-failed",
               {{"address", address}, {"port", port}, {"error", error.message()}});

@@ -19,6 +19,7 @@
 #include "metrics/metrics.hpp"
 #include "net/client_source.hpp"
 #include "net/hub_service.hpp"
+#include "net/listener.hpp"
 #include "net/proxy_header.hpp"
 #include "net/session.hpp"
 #include "net/supervised.hpp"
@@ -137,14 +138,7 @@ int server::run() {
     log_event(log_level::error, "bad-address", {{"address", config_.bind_address}});
     return 1;
   }
-  const tcp::endpoint endpoint(address, config_.port);
-  acceptor_.open(endpoint.protocol(), error);
-  if (!error)
-    acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
-  if (!error)
-    acceptor_.bind(endpoint, error);
-  if (!error)
-    acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  error = open_listener(acceptor_, tcp::endpoint(address, config_.port));
   if (error) {
     log_event(
         log_level::error, "listen-failed",

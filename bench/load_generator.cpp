@@ -264,8 +264,10 @@ asio::awaitable<void> generator::main_flow() {
 
   result_.latency_samples = latency_.count();
   result_.p50_ns = latency_.percentile(0.50);
+  result_.p90_ns = latency_.percentile(0.90);
   result_.p99_ns = latency_.percentile(0.99);
   result_.p999_ns = latency_.percentile(0.999);
+  result_.p9999_ns = latency_.percentile(0.9999);
   result_.max_ns = latency_.max();
   count_losses();
   result_.completed = !failed_;

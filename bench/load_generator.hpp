@@ -20,8 +20,10 @@ struct run_result {
   std::uint64_t measured_frames_sent = 0;
   std::uint64_t latency_samples = 0;
   std::uint64_t p50_ns = 0;
+  std::uint64_t p90_ns = 0;
   std::uint64_t p99_ns = 0;
   std::uint64_t p999_ns = 0;
+  std::uint64_t p9999_ns = 0;
   std::uint64_t max_ns = 0;
 
   // Integrity over the whole run (warm-up, measured interval and drain).

@@ -135,8 +135,10 @@ void write_json(std::ostream& out, const options& config, const run_result& resu
         << number(per_second(result.measured_frames_sent, result.measured_s), 0)
         << ",\"latency_us\":{\"samples\":" << result.latency_samples
         << ",\"p50\":" << number(microseconds(result.p50_ns), 1)
+        << ",\"p90\":" << number(microseconds(result.p90_ns), 1)
         << ",\"p99\":" << number(microseconds(result.p99_ns), 1)
         << ",\"p999\":" << number(microseconds(result.p999_ns), 1)
+        << ",\"p9999\":" << number(microseconds(result.p9999_ns), 1)
         << ",\"max\":" << number(microseconds(result.max_ns), 1) << "}"
         << ",\"integrity\":{\"rounds_sent\":" << result.rounds_sent
         << ",\"frames_sent\":" << result.frames_sent << ",\"expected\":" << result.expected

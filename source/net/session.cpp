@@ -322,7 +322,13 @@ void session::deliver(const frame& bytes) noexcept {
       asio::post(socket_.get_executor(),
                  [self = shared_from_this()] { self->stop("slow consumer"); });
     } else if (start_writer) {
-      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->write_queued(); });
+      // Two hops, not one: the frames the hub queues for this client in the
+      // rest of its batch, and in the batches already queued behind it, join
+      // the first write. Writing after one hop sent a broadcast to 100
+      // members at about 7 frames per sendmsg instead of 12.
+      asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        asio::post(self->socket_.get_executor(), [self] { self->write_queued(); });
+      });
     }
   } catch (...) {
     // No memory even for the wake-up. The hub must not see this fail; a

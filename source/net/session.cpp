@@ -30,6 +30,13 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t smallest_read = 256;
 constexpr std::size_t largest_read = 64 * 1024;
 constexpr std::size_t initial_queue_capacity = 8;
+// A woken writer waits this many turns of the strand's queue before it writes,
+// so that the frames the hub queues for this client in the rest of its batch,
+// and in the batches already queued behind it, join the first write. Measured
+// with bench/ab-compare (docs/benchmarks.md, tuning log): after 1 turn a
+// broadcast to 100 members went out at 7 frames per sendmsg instead of 12 and
+// lost 37 % of its deliveries per CPU second; 3 turns beat 2 in every scenario.
+constexpr int writer_start_turns = 3;
 
 std::string_view describe(const boost::system::error_code& error) {
   if (error == asio::error::eof)
@@ -274,6 +281,13 @@ void session::write_queued() {
       });
 }
 
+void session::start_writer_after(int turns) {
+  if (turns == 0)
+    return write_queued();
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this(), turns] { self->start_writer_after(turns - 1); });
+}
+
 void session::on_written(const boost::system::error_code& error, std::size_t written) {
   metrics::local().bytes_sent.add(written);
   writing_.clear();
@@ -322,13 +336,7 @@ void session::deliver(const frame& bytes) noexcept {
       asio::post(socket_.get_executor(),
                  [self = shared_from_this()] { self->stop("slow consumer"); });
     } else if (start_writer) {
-      // Two hops, not one: the frames the hub queues for this client in the
-      // rest of its batch, and in the batches already queued behind it, join
-      // the first write. Writing after one hop sent a broadcast to 100
-      // members at about 7 frames per sendmsg instead of 12.
-      asio::post(socket_.get_executor(), [self = shared_from_this()] {
-        asio::post(self->socket_.get_executor(), [self] { self->write_queued(); });
-      });
+      start_writer_after(writer_start_turns);
     }
   } catch (...) {
     // No memory even for the wake-up. The hub must not see this fail; a

@@ -57,6 +57,8 @@ class session final : public participant, public std::enable_shared_from_this<se
   bool take_early_input();
   // Writes what is queued, then again until the queue is empty. On the strand.
   void write_queued();
+  // write_queued() after `turns` more posts to the strand.
+  void start_writer_after(int turns);
   void on_written(const boost::system::error_code& error, std::size_t written);
   void arm_close_deadline();
   // Ends the connection now; tells the hub. Runs on the strand; idempotent.

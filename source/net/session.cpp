@@ -261,7 +261,9 @@ void session::write_queued() {
         return;
       }
       writer_running_ = false;
-      // Idle: keep no frame storage.
+      // Idle: keep no frame storage (the queue may hold the storage of an
+      // earlier round's write, swapped in while frames were queued).
+      std::vector<frame>().swap(queue_);
       std::vector<frame>().swap(writing_);
       std::vector<asio::const_buffer>().swap(buffers_);
       return;

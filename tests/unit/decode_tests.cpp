@@ -1,5 +1,4 @@
 #include <boost/test/unit_test.hpp>
-#include <cstdio>
 #include <deque>
 #include <string>
 #include <string_view>
@@ -13,24 +12,8 @@ namespace {
 
 using cturn::protocol_error;
 
-// Control and non-ASCII bytes as \xNN, so a failing line can be read in the log.
-std::string printable(std::string_view line) {
-  std::string out;
-  for (const char c : line) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte >= 0x7F) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-      out += escaped;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 void check_error(std::string_view line, protocol_error expected) {
-  BOOST_TEST_CONTEXT("line: " << printable(line)) {
+  BOOST_TEST_CONTEXT("line: " << cturn::testing::printable(line)) {
     const auto decoded = cturn::decode(line);
     if (decoded) {
       BOOST_ERROR("decoded, expected " << expected);
@@ -56,7 +39,7 @@ std::string_view kept(std::string_view line) {
 template <typename T>
 T decoded_as(std::string_view line) {
   const auto decoded = cturn::decode(kept(line));
-  BOOST_TEST_CONTEXT("line: " << printable(line)) {
+  BOOST_TEST_CONTEXT("line: " << cturn::testing::printable(line)) {
     if (!decoded)
       BOOST_FAIL("decode failed: " << decoded.error());
     if (!std::holds_alternative<T>(*decoded))
@@ -430,7 +413,7 @@ BOOST_AUTO_TEST_CASE(message_body_is_kept_byte_for_byte) {
       R"({"content":"\\","q":"\\\"","end":"\\\\"})",
   };
   for (const std::string& body : bodies) {
-    BOOST_TEST_CONTEXT("body: " << printable(body)) {
+    BOOST_TEST_CONTEXT("body: " << cturn::testing::printable(body)) {
       BOOST_TEST(decoded_as<cturn::send_message>(message_line(body)).body == body);
     }
   }

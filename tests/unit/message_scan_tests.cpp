@@ -1,5 +1,4 @@
 #include <boost/test/unit_test.hpp>
-#include <cstdio>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -18,22 +17,6 @@ namespace {
 using cturn::protocol_error;
 using namespace std::string_view_literals;
 
-// Control and non-ASCII bytes as \xNN, so a failing line can be read in the log.
-std::string printable(std::string_view line) {
-  std::string out;
-  for (const char c : line) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte >= 0x7F) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-      out += escaped;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 enum class path { scan, general };
 
 // Which path decides `line`, after checking that a scan's answer is the
@@ -42,7 +25,7 @@ path decided_by(std::string_view line) {
   const auto scanned = cturn::scan_message(line);
   const auto parsed = cturn::decode_general(line);
   const auto decoded = cturn::decode(line);
-  BOOST_TEST_CONTEXT("line: " << printable(line)) {
+  BOOST_TEST_CONTEXT("line: " << cturn::testing::printable(line)) {
     BOOST_TEST(decoded.has_value() == parsed.has_value());
     if (!parsed) {
       if (!decoded)
@@ -73,7 +56,7 @@ path decided_by(std::string_view line) {
 
 void check_scanned(const std::vector<std::string>& lines) {
   for (const std::string& line : lines) {
-    BOOST_TEST_CONTEXT("line: " << printable(line)) {
+    BOOST_TEST_CONTEXT("line: " << cturn::testing::printable(line)) {
       BOOST_TEST((decided_by(line) == path::scan));
     }
   }
@@ -81,7 +64,7 @@ void check_scanned(const std::vector<std::string>& lines) {
 
 void check_left_to_the_parser(const std::vector<std::string>& lines) {
   for (const std::string& line : lines) {
-    BOOST_TEST_CONTEXT("line: " << printable(line)) {
+    BOOST_TEST_CONTEXT("line: " << cturn::testing::printable(line)) {
       BOOST_TEST((decided_by(line) == path::general));
     }
   }
@@ -91,7 +74,7 @@ void check_left_to_the_parser(const std::vector<std::string>& lines) {
 void check_parser_error(const std::vector<std::string>& lines, protocol_error expected) {
   check_left_to_the_parser(lines);
   for (const std::string& line : lines) {
-    BOOST_TEST_CONTEXT("line: " << printable(line)) {
+    BOOST_TEST_CONTEXT("line: " << cturn::testing::printable(line)) {
       const auto decoded = cturn::decode(line);
       BOOST_REQUIRE(!decoded.has_value());
       BOOST_TEST(decoded.error() == expected);

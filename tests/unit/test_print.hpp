@@ -1,6 +1,9 @@
 #pragma once
 
+#include <cstdio>
 #include <ostream>
+#include <string>
+#include <string_view>
 
 #include "config.hpp"
 #include "protocol/error.hpp"
@@ -28,5 +31,25 @@ inline std::ostream& operator<<(std::ostream& out, startup_action action) {
 inline std::ostream& operator<<(std::ostream& out, log_level level) {
   return out << "log_level(" << static_cast<int>(level) << ")";
 }
+
+namespace testing {
+
+// Control and non-ASCII bytes as \xNN, so a failing line can be read in the log.
+inline std::string printable(std::string_view line) {
+  std::string out;
+  for (const char c : line) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7F) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+      out += escaped;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace testing
 
 }  // namespace cturn

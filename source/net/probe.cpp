@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -39,6 +40,34 @@ std::string probe_username() {
   return "cturn-probe-" + std::to_string(number(entropy));
 }
 
+// Connects, then starts `send(done)`, then `receive(done)`, each calling
+// done(error) when it completes; gives up after probe_timeout. Returns what
+// went wrong, or nothing once the answer is in.
+template <typename Send, typename Receive>
+std::optional<std::string> exchange(asio::io_context& io, tcp::socket& socket,
+                                    const tcp::endpoint& server, Send send, Receive receive) {
+  boost::system::error_code failure;
+  socket.async_connect(server, [&](const boost::system::error_code& connect_error) {
+    if (connect_error) {
+      failure = connect_error;
+      return;
+    }
+    send([&](const boost::system::error_code& send_error) {
+      if (send_error) {
+        failure = send_error;
+        return;
+      }
+      receive([&](const boost::system::error_code& receive_error) { failure = receive_error; });
+    });
+  });
+  io.run_for(probe_timeout);
+  if (!io.stopped())
+    return "no answer within 3 s";
+  if (failure)
+    return failure.message();
+  return std::nullopt;
+}
+
 // With metrics on, /healthz knows more than a protocol answer can: a cluster
 // node that lost Redis still answers (`Server unavailable`) but is not
 // healthy, and a server that is shutting down is on its way out.
@@ -51,32 +80,19 @@ int probe_health_endpoint(const server_config& config) {
     http::request<http::empty_body> request(http::verb::get, "/healthz", 11);
     request.set(http::field::host, "localhost");
     http::response<http::string_body> response;
-    boost::system::error_code failure;
     const tcp::endpoint endpoint(probe_address(config.metrics_host), config.metrics_port);
-
-    socket.async_connect(endpoint, [&](const boost::system::error_code& connect_error) {
-      if (connect_error) {
-        failure = connect_error;
-        return;
-      }
-      http::async_write(socket, request,
-                        [&](const boost::system::error_code& write_error, std::size_t) {
-                          if (write_error) {
-                            failure = write_error;
-                            return;
-                          }
-                          http::async_read(socket, buffer, response,
-                                           [&](const boost::system::error_code& read_error,
-                                               std::size_t) { failure = read_error; });
-                        });
-    });
-    io.run_for(probe_timeout);
-    if (!io.stopped()) {
-      std::cerr << "cturn-server --check: /healthz gave no answer within 3 s\n";
-      return 1;
-    }
-    if (failure) {
-      std::cerr << "cturn-server --check: /healthz: " << failure.message() << "\n";
+    const auto send = [&](auto done) {
+      http::async_write(
+          socket, request,
+          [done](const boost::system::error_code& error, std::size_t) { done(error); });
+    };
+    const auto receive = [&](auto done) {
+      http::async_read(
+          socket, buffer, response,
+          [done](const boost::system::error_code& error, std::size_t) { done(error); });
+    };
+    if (const auto failure = exchange(io, socket, endpoint, send, receive)) {
+      std::cerr << "cturn-server --check: /healthz: " << *failure << "\n";
       return 1;
     }
     if (response.result() != http::status::ok) {
@@ -102,34 +118,21 @@ int probe_server(const server_config& config) {
     asio::io_context io;
     tcp::socket socket(io);
     std::string reply;
-    boost::system::error_code failure;
     const tcp::endpoint server(probe_address(config.bind_address), config.port);
     const std::string request =
         R"({"type":"username","body":{"content":")" + probe_username() + "\"}}\n";
-
-    socket.async_connect(server, [&](const boost::system::error_code& connect_error) {
-      if (connect_error) {
-        failure = connect_error;
-        return;
-      }
-      asio::async_write(socket, asio::buffer(request),
-                        [&](const boost::system::error_code& write_error, std::size_t) {
-                          if (write_error) {
-                            failure = write_error;
-                            return;
-                          }
-                          asio::async_read_until(socket, asio::dynamic_buffer(reply, 4096), '\n',
-                                                 [&](const boost::system::error_code& read_error,
-                                                     std::size_t) { failure = read_error; });
-                        });
-    });
-    io.run_for(probe_timeout);
-    if (!io.stopped()) {
-      std::cerr << "cturn-server --check: no answer within 3 s\n";
-      return 1;
-    }
-    if (failure) {
-      std::cerr << "cturn-server --check: " << failure.message() << "\n";
+    const auto send = [&](auto done) {
+      asio::async_write(
+          socket, asio::buffer(request),
+          [done](const boost::system::error_code& error, std::size_t) { done(error); });
+    };
+    const auto receive = [&](auto done) {
+      asio::async_read_until(
+          socket, asio::dynamic_buffer(reply, 4096), '\n',
+          [done](const boost::system::error_code& error, std::size_t) { done(error); });
+    };
+    if (const auto failure = exchange(io, socket, server, send, receive)) {
+      std::cerr << "cturn-server --check: " << *failure << "\n";
       return 1;
     }
     // Any protocol answer proves the server is serving: a welcome, or an error

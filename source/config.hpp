@@ -9,8 +9,8 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "address_range.hpp"
 #include "log.hpp"
-#include "net/address_range.hpp"
 
 namespace cturn {
 

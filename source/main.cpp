@@ -5,6 +5,7 @@
 
 #include "config.hpp"
 #include "log.hpp"
+#include "make_hub.hpp"
 #include "net/probe.hpp"
 #include "net/server.hpp"
 
@@ -31,7 +32,7 @@ int main(int argc, char* argv[]) {
   cturn::set_log_level(parsed->config.level);
   int status = 1;
   try {
-    cturn::server server(parsed->config);
+    cturn::server server(parsed->config, cturn::make_hub);
     status = server.run();
   } catch (const std::exception& error) {
     cturn::log_event(cturn::log_level::error, "fatal", {{"what", error.what()}});

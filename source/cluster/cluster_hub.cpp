@@ -1,26 +1,25 @@
 #include "cluster/cluster_hub.hpp"
 
 #include <algorithm>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 #include <random>
 #include <utility>
 
 #include "cluster/scripts.hpp"
+#include "hub/registration.hpp"
+#include "hub/room_fanout.hpp"
 #include "log.hpp"
+#include "net/use_tuple.hpp"
 #include "protocol/encode.hpp"
 #include "protocol/names.hpp"
-#include "text/confusable_skeleton.hpp"
+#include "protocol/notice.hpp"
 
 namespace cturn {
 namespace {
 
 namespace asio = boost::asio;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::string_view unavailable_notice = "Server unavailable";
 
 bool ok(const redis_reply& reply) {
   return !reply.is_error();
@@ -167,9 +166,9 @@ void cluster_hub::lost(std::string_view why) {
   log_event(log_level::warn, "redis-lost", {{"why", why}, {"node", node_}});
   // Without Redis this node cannot keep the cluster's promises (one holder
   // per name, one order per room): it lets every client go.
-  const frame notice = encode_system(unavailable_notice);
+  const frame notice_frame = encode_notice(notice::unavailable);
   for (auto& [key, client] : clients_) {
-    client.self->deliver(notice);
+    client.self->deliver(notice_frame);
     client.self->close_after_flush();
     if (client.event_wait)
       client.event_wait->cancel();
@@ -193,7 +192,7 @@ void cluster_hub::update_levels() {
   users_.store(names_.size(), std::memory_order_relaxed);
   std::size_t occupied = 0;
   for (const auto& [name, room] : rooms_)
-    occupied += room.members.empty() ? 0 : 1;
+    occupied += room.local.members.empty() ? 0 : 1;
   rooms_with_members_.store(occupied, std::memory_order_relaxed);
   serving_.store(phase_ == phase::serving, std::memory_order_relaxed);
 }
@@ -203,7 +202,9 @@ void cluster_hub::update_levels() {
 void cluster_hub::connect(std::shared_ptr<participant> client) {
   asio::post(strand_, [this, client = std::move(client)] {
     if (phase_ == phase::serving) {
-      clients_[client.get()].self = client;
+      client_state& state = clients_[client.get()];
+      state.self = client.get();
+      state.owner = client;
       return;
     }
     const bool closing = phase_ == phase::shutting_down;
@@ -214,7 +215,7 @@ void cluster_hub::connect(std::shared_ptr<participant> client) {
     log_event(log_level::info, "turned-away",
               {{"id", client->connection_id()},
                {"reason", closing ? "shutting down" : "redis unavailable"}});
-    client->deliver(encode_system(closing ? "Server shutting down" : unavailable_notice));
+    client->deliver(encode_notice(closing ? notice::shutting_down : notice::unavailable));
     client->close_after_flush();
   });
 }
@@ -237,6 +238,7 @@ asio::awaitable<void> cluster_hub::run_batch(std::shared_ptr<participant> client
     std::function<void()>& call;
     ~on_exit() { call(); }
   } finally{done};
+  std::uint64_t messages = 0;
   for (auto& line : *lines) {
     client_state* state = find(client.get());
     if (state == nullptr || state->closing)
@@ -245,8 +247,13 @@ asio::awaitable<void> cluster_hub::run_batch(std::shared_ptr<participant> client
       reject(*client, line.error());
       continue;
     }
-    co_await handle(client, *line, arrived);
+    messages += std::holds_alternative<send_message>(*line) ? 1 : 0;
+    co_await handle(client, *line);
   }
+  // As on a single node: one clock read per batch, each message counted with
+  // the time the last one was handed off.
+  if (messages != 0)
+    metrics::observe_handoff(std::chrono::steady_clock::now() - arrived, messages);
 }
 
 void cluster_hub::reject(participant& client, protocol_error error) {
@@ -255,25 +262,23 @@ void cluster_hub::reject(participant& client, protocol_error error) {
 }
 
 asio::awaitable<void> cluster_hub::handle(const std::shared_ptr<participant>& client,
-                                          command& request,
-                                          std::chrono::steady_clock::time_point arrived) {
+                                          command& request) {
   client_state* state = find(client.get());
-  if (state->name.empty() && !std::holds_alternative<set_username>(request)) {
-    reject(*client, protocol_error::username_required);
+  if (const auto refused = check_registered(*state, request)) {
+    reject(*client, *refused);
     co_return;
   }
   if (auto* typed = std::get_if<set_username>(&request)) {
     co_await register_name(client, *typed);
   } else if (auto* create = std::get_if<create_room>(&request)) {
-    co_await enter_room(client, create->name, 'C');
+    co_await enter_room(client, create->name, awaited_event::created);
   } else if (auto* join = std::get_if<join_room>(&request)) {
-    co_await enter_room(client, join->name, 'J');
+    co_await enter_room(client, join->name, awaited_event::joined);
   } else if (std::holds_alternative<leave_room>(request)) {
     co_await leave_current_room(client);
   } else {
     publish_message(*state, std::get<cturn::send_message>(request));
-    metrics::observe_handoff(std::chrono::steady_clock::now() - arrived);
-    if (state->awaiting == 'M')
+    if (state->awaiting == awaited_event::message)
       co_await await_own_event(client);
   }
 }
@@ -297,51 +302,43 @@ asio::awaitable<redis_reply> cluster_hub::run_script(const std::string& script,
 
 asio::awaitable<void> cluster_hub::register_name(std::shared_ptr<participant> client,
                                                  set_username& request) {
-  client_state* state = find(client.get());
-  if (!state->name.empty()) {
-    reject(*client, protocol_error::username_already_set);
+  auto claim = prepare_claim(*find(client.get()), request);
+  if (!claim) {
+    reject(*client, claim.error());
     co_return;
   }
-  auto name = normalize_username(request.name);
-  if (!name) {
-    reject(*client, name.error());
-    co_return;
-  }
-  std::string skeleton = confusable_skeleton(*name);
   if (!request.public_key_valid) {
-    // The single node's order of checks: a taken name outranks a bad key.
-    std::vector<std::string> exists{"EXISTS", "cturn:skeleton:" + skeleton};
+    // Whether a taken name outranks the bad key is the directory's to say,
+    // without claiming the name.
+    std::vector<std::string> exists{"EXISTS", "cturn:skeleton:" + claim->skeleton};
     const redis_reply taken = co_await commands_.call(std::move(exists));
     if (find(client.get()) == nullptr || taken.is_error())
       co_return;
-    reject(*client, taken.integer == 1 ? protocol_error::username_taken
-                                       : protocol_error::public_key_invalid);
+    reject(*client, claim_verdict(taken.integer == 1, request).value());
     co_return;
   }
-  std::string key_frame;
-  if (request.public_key)
-    key_frame = std::string(encode_public_key(*name, *request.public_key).text());
-  std::vector<std::string> claim{node_, *name, std::move(key_frame), std::move(skeleton)};
-  const redis_reply claimed = co_await run_script(scripts::claim_name, std::move(claim));
-  state = find(client.get());
+  std::string key_frame = claim->key_frame ? std::string(claim->key_frame->text()) : std::string();
+  std::vector<std::string> arguments{node_, claim->name, std::move(key_frame), claim->skeleton};
+  const redis_reply claimed = co_await run_script(scripts::claim_name, std::move(arguments));
+  client_state* state = find(client.get());
   if (state == nullptr || claimed.is_error())
     co_return;
-  if (claimed.integer != 1) {
-    reject(*client, protocol_error::username_taken);
+  if (const auto refused = claim_verdict(claimed.integer != 1, request)) {
+    reject(*client, *refused);
     co_return;
   }
-  state->name = std::move(*name);
+  state->name = std::move(claim->name);
   names_[state->name] = state;
   update_levels();
   log_event(log_level::info, "username", {{"id", client->connection_id()}, {"user", state->name}});
-  client->deliver(encode_welcome("Username set to: " + state->name));
+  client->deliver(encode_notice(notice::username_set, state->name));
   client->registered();
 }
 
 asio::awaitable<void> cluster_hub::enter_room(std::shared_ptr<participant> client,
-                                              std::string room_name, char kind) {
+                                              std::string room_name, awaited_event kind) {
   client_state* state = find(client.get());
-  if (!state->room.empty()) {
+  if (state->room != nullptr) {
     reject(*client, protocol_error::leave_room_first);
     co_return;
   }
@@ -361,20 +358,21 @@ asio::awaitable<void> cluster_hub::enter_room(std::shared_ptr<participant> clien
   if (state == nullptr)
     co_return;  // forget() has dropped its interest
   if (!subscribed) {
-    state->awaiting = 0;
+    state->awaiting = awaited_event::none;
     drop_interest(*room);
     co_return;  // Redis is gone, and with it every client
   }
   std::vector<std::string> enter{node_, state->name, *room};
-  const redis_reply entered = co_await run_script(
-      kind == 'C' ? scripts::create_room : scripts::join_room, std::move(enter));
+  const bool creating = kind == awaited_event::created;
+  const redis_reply entered =
+      co_await run_script(creating ? scripts::create_room : scripts::join_room, std::move(enter));
   state = find(client.get());
   if (state == nullptr || entered.is_error())
     co_return;
   if (entered.integer != 1) {
-    state->awaiting = 0;
+    state->awaiting = awaited_event::none;
     drop_interest(*room);
-    reject(*client, kind == 'C' ? protocol_error::room_exists : protocol_error::room_missing);
+    reject(*client, creating ? protocol_error::room_exists : protocol_error::room_missing);
     co_return;
   }
   co_await await_own_event(client);
@@ -382,12 +380,12 @@ asio::awaitable<void> cluster_hub::enter_room(std::shared_ptr<participant> clien
 
 asio::awaitable<void> cluster_hub::leave_current_room(std::shared_ptr<participant> client) {
   client_state* state = find(client.get());
-  if (state->room.empty()) {
+  if (state->room == nullptr) {
     reject(*client, protocol_error::not_in_room);
     co_return;
   }
-  state->awaiting = 'L';
-  state->awaiting_room = state->room;
+  state->awaiting = awaited_event::left;
+  state->awaiting_room = state->room->name;
   state->event_seen = false;
   std::vector<std::string> leave{node_, state->name};
   const redis_reply left = co_await run_script(scripts::leave_room, std::move(leave));
@@ -396,8 +394,9 @@ asio::awaitable<void> cluster_hub::leave_current_room(std::shared_ptr<participan
     co_return;
   if (left.integer != 1) {
     // Redis and this node disagree; Redis is the truth.
-    log_event(log_level::warn, "cluster-mismatch", {{"user", state->name}, {"room", state->room}});
-    state->awaiting = 0;
+    log_event(log_level::warn, "cluster-mismatch",
+              {{"user", state->name}, {"room", state->room->name}});
+    state->awaiting = awaited_event::none;
     reject(*client, protocol_error::not_in_room);
     co_return;
   }
@@ -405,19 +404,19 @@ asio::awaitable<void> cluster_hub::leave_current_room(std::shared_ptr<participan
 }
 
 void cluster_hub::publish_message(client_state& client, cturn::send_message& request) {
-  if (client.room.empty()) {
+  if (client.room == nullptr) {
     reject(*client.self, protocol_error::join_room_first);
     return;
   }
   const frame bytes = encode_message(client.name, request.body);
   // Even a node's own members get the message from the channel: one order
   // per room for everyone.
-  commands_.send({"PUBLISH", scripts::channel_of(client.room),
+  commands_.send({"PUBLISH", scripts::channel_of(client.room->name),
                   encode_message_event(client.name, bytes, request.to)});
   if (request.to && *request.to == client.name) {
     // To oneself: later answers to this client must not overtake it.
-    client.awaiting = 'M';
-    client.awaiting_room = client.room;
+    client.awaiting = awaited_event::message;
+    client.awaiting_room = client.room->name;
     client.event_seen = false;
   }
 }
@@ -436,7 +435,7 @@ asio::awaitable<bool> cluster_hub::await_own_event(const std::shared_ptr<partici
       co_return false;
   }
   state->event_wait.reset();
-  state->awaiting = 0;
+  state->awaiting = awaited_event::none;
   co_return true;
 }
 
@@ -449,10 +448,12 @@ void cluster_hub::signal_own_event(client_state& client) {
 // --- rooms and their channels ----------------------------------------------------
 
 void cluster_hub::add_interest(const std::string& room) {
-  local_room& local = rooms_[room];
-  if (local.epoch == 0)
-    local.epoch = next_epoch_++;
-  ++local.interest;
+  room_state& state = rooms_[room];
+  if (state.epoch == 0) {
+    state.epoch = next_epoch_++;
+    state.local.name = room;
+  }
+  ++state.interest;
 }
 
 void cluster_hub::drop_interest(const std::string& room) {
@@ -496,19 +497,11 @@ asio::awaitable<bool> cluster_hub::subscribe(const std::string& room) {
   co_return found != rooms_.end() && found->second.epoch == epoch && found->second.subscribed;
 }
 
-void cluster_hub::deliver_to(const local_room& room, const frame& bytes,
-                             const client_state* except) {
-  for (const client_state* member : room.members) {
-    if (member != except)
-      member->self->deliver(bytes);
-  }
-}
-
 void cluster_hub::on_room_event(const std::string& room_name, std::string_view payload) {
   const auto found = rooms_.find(room_name);
   if (found == rooms_.end() || !found->second.subscribed)
     return;
-  local_room& room = found->second;
+  local_room& room = found->second.local;
   const auto event = parse_room_event(payload);
   if (!event) {
     log_event(log_level::warn, "cluster-bad-event", {{"room", room_name}});
@@ -517,68 +510,66 @@ void cluster_hub::on_room_event(const std::string& room_name, std::string_view p
   const std::string user(event->user);
   const auto named = names_.find(user);
   client_state* local = named == names_.end() ? nullptr : named->second;
-  const auto awaited = [&](char kind) {
-    return local != nullptr && local->awaiting == kind && local->awaiting_room == room_name;
+  // The local client whose own command this event completes, if any.
+  const auto awaiting = [&](awaited_event kind) -> client_state* {
+    return local != nullptr && local->awaiting == kind && local->awaiting_room == room_name
+               ? local
+               : nullptr;
   };
 
   switch (event->type) {
-    case room_event::kind::created:
-      if (awaited('C')) {
-        room.members.push_back(local);
-        local->room = room_name;
+    case room_event::kind::created: {
+      client_state* creator = awaiting(awaited_event::created);
+      if (creator != nullptr)
         log_event(log_level::info, "room-created", {{"room", room_name}, {"user", user}});
-        local->self->deliver(encode_welcome("Created and joined room: " + room_name));
-        signal_own_event(*local);
-      }
-      deliver_to(room, encode_system(user + " created the room"));
+      room_fanout::created(room, user, creator);
+      if (creator != nullptr)
+        signal_own_event(*creator);
       return;
+    }
     case room_event::kind::joined: {
-      deliver_to(room, encode_system(user + " joined the room"));
+      client_state* entrant = awaiting(awaited_event::joined);
+      std::optional<frame> entrant_key;
       if (!event->frame.empty())
-        deliver_to(room, frame(event->frame));
-      if (awaited('J')) {
-        local->self->deliver(encode_welcome("Joined room: " + room_name));
+        entrant_key.emplace(event->frame);
+      std::vector<frame> keys;
+      if (entrant != nullptr) {
+        keys.reserve(event->key_frames.size());
         for (const std::string_view key : event->key_frames)
-          local->self->deliver(frame(key));
-        room.members.push_back(local);
-        local->room = room_name;
-        signal_own_event(*local);
+          keys.emplace_back(key);
       }
+      room_fanout::joined(room, user, entrant_key ? &*entrant_key : nullptr, entrant, keys);
+      if (entrant != nullptr)
+        signal_own_event(*entrant);
       return;
     }
     case room_event::kind::left:
     case room_event::kind::disconnected: {
-      const bool member =
-          local != nullptr && std::erase(room.members, local) > 0 && local->room == room_name;
-      deliver_to(room,
-                 encode_system(user + (event->type == room_event::kind::left ? " left the room"
-                                                                             : " disconnected")));
-      if (member) {
-        local->room.clear();
-        if (awaited('L')) {
-          local->self->deliver(encode_welcome("Left room: " + room_name));
-          signal_own_event(*local);
-        }
+      const bool member = local != nullptr && local->room == &room;
+      if (member)
+        room_fanout::remove(room, *local);
+      client_state* leaver = member ? awaiting(awaited_event::left) : nullptr;
+      room_fanout::announce_exit(room.members, room_name, user,
+                                 event->type == room_event::kind::left
+                                     ? room_fanout::exit_kind::left
+                                     : room_fanout::exit_kind::disconnected,
+                                 leaver != nullptr ? leaver->self : nullptr);
+      if (leaver != nullptr)
+        signal_own_event(*leaver);
+      if (member)
         drop_interest(room_name);  // may erase `room`
-      }
       return;
     }
     case room_event::kind::message: {
       const frame bytes(event->frame);
-      if (event->to) {
-        const auto recipient = names_.find(std::string(*event->to));
-        if (recipient != names_.end() && recipient->second->room == room_name &&
-            std::find(room.members.begin(), room.members.end(), recipient->second) !=
-                room.members.end())
-          recipient->second->self->deliver(bytes);
-        if (awaited('M') && *event->to == user)
-          signal_own_event(*local);
-        return;
-      }
-      for (const client_state* member : room.members) {
-        if (member->name != user)
-          member->self->deliver(bytes);
-      }
+      if (!event->to)
+        return room_fanout::broadcast_message(room, user, bytes);
+      const auto recipient = names_.find(std::string(*event->to));
+      room_fanout::direct_message(room, recipient == names_.end() ? nullptr : recipient->second,
+                                  bytes);
+      if (*event->to == user)
+        if (client_state* sender = awaiting(awaited_event::message))
+          signal_own_event(*sender);
       return;
     }
   }
@@ -592,16 +583,16 @@ cluster_hub::client_state* cluster_hub::find(const participant* client) {
 }
 
 void cluster_hub::forget(client_state& client, std::string_view reason) {
-  const std::shared_ptr<participant> self = client.self;
+  const std::shared_ptr<participant> self = client.owner;
   const std::string name = client.name;
   // This node stops delivering to it now; the room's other members, here and
   // elsewhere, hear `disconnected` from the channel, in the room's order.
-  if (!client.room.empty()) {
-    const auto room = rooms_.find(client.room);
-    if (room != rooms_.end())
-      std::erase(room->second.members, &client);
-    drop_interest(client.room);
-  } else if (client.awaiting == 'C' || client.awaiting == 'J') {
+  if (client.room != nullptr) {
+    const std::string room = client.room->name;
+    room_fanout::remove(*client.room, client);
+    drop_interest(room);
+  } else if (client.awaiting == awaited_event::created ||
+             client.awaiting == awaited_event::joined) {
     drop_interest(client.awaiting_room);
   }
   if (client.event_wait)
@@ -621,9 +612,10 @@ void cluster_hub::fail(std::shared_ptr<participant> client, protocol_error error
     client_state* state = find(client.get());
     if (state == nullptr || state->closing)
       return;
+    // As on a single node: the client leaves first, then hears why.
+    forget(*state, wire_text(error));
     reject(*client, error);
     client->close_after_flush();
-    forget(*state, wire_text(error));
   });
 }
 
@@ -632,16 +624,16 @@ void cluster_hub::registration_deadline(std::shared_ptr<participant> client) {
     const client_state* state = find(client.get());
     if (state == nullptr || !state->name.empty() || state->closing)
       return;
+    forget(*find(client.get()), wire_text(protocol_error::username_timeout));
     reject(*client, protocol_error::username_timeout);
     client->close_after_flush();
-    forget(*find(client.get()), wire_text(protocol_error::username_timeout));
   });
 }
 
-void cluster_hub::disconnect(std::shared_ptr<participant> client, std::string reason) {
-  asio::post(strand_, [this, client = std::move(client), reason = std::move(reason)] {
+void cluster_hub::disconnect(std::shared_ptr<participant> client, disconnect_reason reason) {
+  asio::post(strand_, [this, client = std::move(client), reason] {
     if (client_state* state = find(client.get()))
-      forget(*state, reason);
+      forget(*state, log_text(reason));
   });
 }
 
@@ -652,10 +644,10 @@ void cluster_hub::shutdown() {
     const bool serving = phase_ == phase::serving;
     phase_ = phase::shutting_down;
     update_levels();
-    const frame notice = encode_system("Server shutting down");
+    const frame notice_frame = encode_notice(notice::shutting_down);
     for (auto& [key, client] : clients_) {
       client.closing = true;
-      client.self->deliver(notice);
+      client.self->deliver(notice_frame);
       client.self->close_after_flush();
     }
     // Leave the cluster now rather than when the lease runs out: the others

@@ -15,7 +15,8 @@
 #include "cluster/redis_connection.hpp"
 #include "cluster/room_event.hpp"
 #include "config.hpp"
-#include "net/hub_port.hpp"
+#include "hub/hub_port.hpp"
+#include "hub/local_room.hpp"
 
 namespace cturn {
 
@@ -62,7 +63,7 @@ class cluster_hub final : public hub_port {
               std::chrono::steady_clock::time_point arrived, std::function<void()> done) override;
   void fail(std::shared_ptr<participant> client, protocol_error error) override;
   void registration_deadline(std::shared_ptr<participant> client) override;
-  void disconnect(std::shared_ptr<participant> client, std::string reason) override;
+  void disconnect(std::shared_ptr<participant> client, disconnect_reason reason) override;
   void shutdown() override;
   metrics::gauges levels() const override {
     return {.connections = 0,
@@ -75,21 +76,21 @@ class cluster_hub final : public hub_port {
   enum class phase { connecting, serving, shutting_down };
   using timer_ptr = std::shared_ptr<boost::asio::steady_timer>;
 
-  struct client_state {
-    std::shared_ptr<participant> self;
-    std::string name;  // empty until registered
-    std::string room;  // empty when in none
-    // A create, join, leave or self-addressed message is done when its own
-    // event comes back on the room's channel.
-    char awaiting = 0;  // 'C', 'J', 'L', 'M' or 0
+  // A create, join, leave or self-addressed message is done when its own
+  // event comes back on the room's channel.
+  enum class awaited_event { none, created, joined, left, message };
+
+  struct client_state : local_member {
+    std::shared_ptr<participant> owner;  // `self`, kept alive while it is here
+    awaited_event awaiting = awaited_event::none;
     std::string awaiting_room;
     bool event_seen = false;
     timer_ptr event_wait;
     bool closing = false;
   };
-  struct local_room {
-    std::vector<client_state*> members;  // in order of entry
-    std::size_t interest = 0;            // members, and clients on their way in
+  struct room_state {
+    local_room local;          // this node's members, in order of entry
+    std::size_t interest = 0;  // members, and clients on their way in
     bool subscribed = false;
     std::uint64_t epoch = 0;  // tells this room's subscription from an earlier one's
     std::vector<timer_ptr> waiting_for_subscription;
@@ -103,15 +104,14 @@ class cluster_hub final : public hub_port {
   boost::asio::awaitable<void> run_batch(std::shared_ptr<participant> client, batch* lines,
                                          std::chrono::steady_clock::time_point arrived,
                                          std::function<void()> done);
-  boost::asio::awaitable<void> handle(const std::shared_ptr<participant>& client, command& request,
-                                      std::chrono::steady_clock::time_point arrived);
+  boost::asio::awaitable<void> handle(const std::shared_ptr<participant>& client, command& request);
   static void reject(participant& client, protocol_error error);
   // The gauges the metrics endpoint reads from other threads.
   void update_levels();
   boost::asio::awaitable<void> register_name(std::shared_ptr<participant> client,
                                              set_username& request);
   boost::asio::awaitable<void> enter_room(std::shared_ptr<participant> client, std::string room,
-                                          char kind);
+                                          awaited_event kind);
   boost::asio::awaitable<void> leave_current_room(std::shared_ptr<participant> client);
   void publish_message(client_state& client, cturn::send_message& request);
   // Waits until the client's own event came back; false if the client is gone.
@@ -124,7 +124,6 @@ class cluster_hub final : public hub_port {
   void add_interest(const std::string& room);
   void drop_interest(const std::string& room);
   void on_room_event(const std::string& room, std::string_view payload);
-  void deliver_to(const local_room& room, const frame& bytes, const client_state* except = nullptr);
   void signal_own_event(client_state& client);
 
   client_state* find(const participant* client);
@@ -146,7 +145,7 @@ class cluster_hub final : public hub_port {
   std::uint64_t next_epoch_ = 1;
   std::unordered_map<const participant*, client_state> clients_;
   std::unordered_map<std::string, client_state*> names_;
-  std::unordered_map<std::string, local_room> rooms_;
+  std::unordered_map<std::string, room_state> rooms_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::atomic<bool> serving_{false};
   std::atomic<std::size_t> users_{0};

@@ -13,6 +13,7 @@
 
 #include "log.hpp"
 #include "net/listener.hpp"
+#include "net/use_tuple.hpp"
 
 namespace cturn {
 namespace {
@@ -21,7 +22,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // A scraper that stalls is cut off; Prometheus scrapes with a 10 s timeout.
 constexpr auto request_timeout = std::chrono::seconds(10);
 

@@ -7,9 +7,9 @@
 #include <exception>
 #include <utility>
 
+#include "hub/hub_port.hpp"
 #include "hub/room_hub.hpp"
 #include "log.hpp"
-#include "hub/hub_port.hpp"
 
 namespace cturn {
 

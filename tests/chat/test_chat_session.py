@@ -97,7 +97,7 @@ class NeverPlainByAccident(ChatTestCase):
         self.assertEqual(shown, ["alice: hello ✓"])
         self.assertEqual([(f["type"], f["body"]["to"], f["body"]["encrypted"]) for f in frames],
                          [("message", "bob", True), ("message", "carol", True)])
-        self.assertEqual(set(frames[0]["body"]), {"content", "encrypted", "to"})
+        self.assertEqual(set(frames[0]["body"]), {"content", "encrypted", "to", "seq", "sig"})
         self.assertEqual(decrypt_for(frames, "bob", KEYS[1]), "hello ✓")
         self.assertEqual(decrypt_for(frames, "carol", KEYS[2]), "hello ✓")
 
@@ -115,7 +115,8 @@ class NeverPlainByAccident(ChatTestCase):
     def test_plain_only_when_asked(self):
         self.alice.joins("eve")
         frames, shown = self.alice.type("/plain in the clear")
-        self.assertEqual(frames, [{"type": "message", "body": {"content": "in the clear"}}])
+        self.assertEqual([(f["type"], f["body"]["content"], set(f["body"])) for f in frames],
+                         [("message", "in the clear", {"content", "seq", "sig"})])
         self.assertEqual(shown, ["alice [unencrypted]: in the clear"])
 
     def test_a_long_line_in_pieces(self):
@@ -152,20 +153,27 @@ class NeverPlainByAccident(ChatTestCase):
 
 
 class Incoming(ChatTestCase):
-    def test_encrypted_plain_and_private(self):
+    def test_encrypted_plain_and_private_from_peers_that_do_not_sign(self):
+        self.alice.joins("bob", KEYS[1])
+        self.alice.joins("eve")
+        self.alice.shown.clear()
         key = self.alice.session.private_key.public_key()
         self.alice.server("message", crypto.encrypt(key, "hi ✓".encode()), sender="bob", encrypted=True, to="alice")
         self.alice.server("message", "in clear", sender="eve")
         self.alice.server("message", crypto.encrypt(key, b"psst"), sender="bob", encrypted=True, to="alice",
                           private=True)
         self.alice.server("message", "bm90IGZvciB1cw==", sender="bob", encrypted=True, to="alice")
-        self.assertEqual(self.alice.shown, ["bob: hi ✓", "eve [unencrypted]: in clear", "bob (private): psst",
+        # Unsigned: marked, and never "(private)", which only a signature can claim.
+        self.assertEqual(self.alice.shown, ["bob [unverified]: hi ✓", "eve [unverified] [unencrypted]: in clear",
+                                            "bob [unverified]: psst",
                                             "[Error] A message from bob could not be decrypted"])
 
     def test_pieces_from_another_chat_show_as_one_line(self):
         bob = Harness(self.config.name, KEYS[1])
         bob.enter("bob")
-        bob.joins("alice", KEYS[0])
+        bob.joins("alice", pem=crypto.announced_pem(KEYS[0]))
+        self.alice.joins("bob", pem=crypto.announced_pem(KEYS[1]))
+        self.alice.shown.clear()
         text = "".join(f"{i}:🙂é€ " for i in range(300))
         frames, _ = bob.type(text)
         self.assertGreater(len(frames), 10)
@@ -182,11 +190,12 @@ class Incoming(ChatTestCase):
         self.assertEqual(self.alice.shown, [])
         self.alice.server("system", "bob disconnected")
         self.assertEqual(self.alice.shown, ["[System] bob disconnected",
-                                            "bob: first half  [incomplete: pieces missing]"])
+                                            "bob [unverified]: first half  [incomplete: pieces missing]"])
 
     def test_whatever_a_peer_sends_is_shown_sanitised(self):
         attack = "\x1b]0;owned\x07\x1b[2J\r\x9b31m\u202eforged\n[System] fake"
         sender = "m\x1b[31mallory"
+        self.alice.joins(sender)
         self.alice.server("message", attack, sender=sender)
         self.alice.server("message", crypto.encrypt(KEYS[0].public_key(), attack.encode()), sender=sender,
                           encrypted=True, to="alice")

@@ -16,8 +16,8 @@ or raw. Without quotes, the longest room member whose name (raw or as shown)
 begins the argument is taken, so `/msg al ice hello` reaches `al ice`.
 
 `skeleton` is a rough look-alike key, for warnings only (the server refuses
-look-alikes itself): NFKC, case folding, default ignorables and marks
-removed, then a small table of Latin look-alikes from Cyrillic, Greek and
+look-alikes itself): NFKC, case folding, then hidden characters, spaces and
+marks removed, then a small table of Latin look-alikes from Cyrillic, Greek and
 digits, and `rn` as `m`, `vv` as `w`. It covers what is typed to imitate a
 Latin name; it is not Unicode's full confusables table."""
 
@@ -90,10 +90,10 @@ def display(name):
 def skeleton(name):
     text = unicodedata.normalize("NFKC", name).casefold()
     text = "".join(ch for ch in unicodedata.normalize("NFD", text)
-                   if not is_ignorable(ch) and not unicodedata.category(ch).startswith("M")
-                   and unicodedata.category(ch) != "Cf")
-    text = text.translate(_LOOKALIKES)
-    return text.replace("rn", "m").replace("vv", "w").replace(" ", "")
+                   if ch != " " and not _hidden(ch, False) and not unicodedata.category(ch).startswith("M"))
+    # Twice: a foreign letter becomes its Latin look-alike, which may have one too (і, i, l).
+    text = text.translate(_LOOKALIKES).translate(_LOOKALIKES)
+    return text.replace("rn", "m").replace("vv", "w")
 
 
 def _unquote(argument):

@@ -11,7 +11,7 @@ import unittest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from cturn_chat import crypto, pieces
+from cturn_chat import crypto, pieces, signing
 from cturn_chat.session import Session
 from cturn_chat.trust import TrustStore, TrustStoreError
 
@@ -285,6 +285,79 @@ class TrustOnFirstUse(ChatTestCase):
             f.write("{not json")
         with self.assertRaises(TrustStoreError):
             TrustStore(path, "127.0.0.1:1337")
+
+
+class Signing(ChatTestCase):
+    def setUp(self):
+        super().setUp()
+        self.bob = Harness(self.config.name, KEYS[1], server="bob's view")
+        self.bob.enter("bob")
+        self.bob.joins("alice", pem=crypto.announced_pem(KEYS[0]))
+
+    def deliver(self, frames, to):
+        for frame in frames:
+            to.server("message", sender="alice" if to is self.bob else "bob", **frame["body"])
+
+    def test_lines_between_two_of_our_clients_are_verified(self):
+        self.alice.joins("bob", pem=crypto.announced_pem(KEYS[1]))
+        frames, _ = self.bob.type("/msg alice just you")
+        self.deliver(frames, self.alice)
+        self.assertEqual(self.alice.shown[-1], "bob (private): just you")
+
+    def test_a_key_known_to_sign_cannot_be_downgraded(self):
+        self.alice.joins("bob", KEYS[1])  # announced without the marker
+        frames, _ = self.bob.type("signed anyway")
+        self.deliver(frames, self.alice)
+        self.assertEqual(self.alice.shown[-1], "bob: signed anyway")
+        later = Harness(self.config.name)
+        later.enter()
+        later.joins("bob", KEYS[1])  # the marker stripped again
+        self.assertTrue(later.session.members["bob"].signs)
+        later.server("message", crypto.encrypt(KEYS[0].public_key(), b"unsigned"), sender="bob",
+                     encrypted=True, to="alice")
+        self.assertEqual(later.shown[-1], "[Warning] Not shown: a message said to come from bob that bob did not sign")
+
+    def test_safety_codes_match_on_both_sides(self):
+        self.alice.joins("bob", pem=crypto.announced_pem(KEYS[1]))
+        _, alice_sees = self.alice.type("/verify bob")
+        _, bob_sees = self.bob.type("/verify alice")
+        code = crypto.safety_code(KEYS[0].public_key(), KEYS[1].public_key())
+        self.assertRegex(code, r"^(\d{5} ){5}\d{5}$")
+        self.assertEqual(alice_sees[0], f"[Key] Safety code of you and bob: {code}")
+        self.assertEqual(bob_sees[0], f"[Key] Safety code of you and alice: {code}")
+        self.assertNotEqual(code, crypto.safety_code(KEYS[0].public_key(), KEYS[2].public_key()))
+
+    def test_a_refused_key_is_told_and_not_sent_to(self):
+        self.alice.joins("bob", KEYS[2])
+        later = Harness(self.config.name)
+        later.enter()
+        later.joins("bob", pem=crypto.announced_pem(KEYS[1]))  # changed: refused, and bob is told
+        [notice] = later.frames
+        self.assertEqual((notice["body"]["to"], notice["body"]["notice"]), ("bob", "key-refused"))
+        self.deliver([notice], self.bob)
+        self.assertRegex(self.bob.shown[-1], r"^\[Key\] alice does not accept your key")
+        frames, shown = self.bob.type("hello?")
+        self.assertEqual(frames, [])
+        self.assertRegex(shown[-1], r"^\[Key\] Not sent to: alice \(it does not accept your key")
+        # Forged or replayed, a notice changes nothing.
+        forged = dict(notice["body"], notice="key-accepted")
+        self.bob.server("message", sender="alice", **forged)
+        self.assertEqual(self.bob.shown[-1], "[Warning] Not shown: a message said to come from alice that alice did not sign")
+        later.type("/trust bob")
+        self.deliver(later.frames[-1:], self.bob)
+        self.assertEqual(self.bob.shown[-1], "[Key] alice now accepts your key.")
+        self.assertEqual(len(self.bob.type("hello!")[0]), 1)
+
+    def test_what_is_signed_is_unambiguous(self):
+        body = {"content": "c", "seq": 7, "line": "L", "part": 1, "parts": 2}
+        base = signing.signed_bytes("al", "bob", "room", body)
+        self.assertNotEqual(base, signing.signed_bytes("a", "lbob", "room", body))
+        self.assertNotEqual(base, signing.signed_bytes("al", "bob", "room", dict(body, private=True)))
+        self.assertNotEqual(base, signing.signed_bytes("al", None, "room", body))
+        for bad in ({"seq": True}, {"seq": 0}, {"seq": 2 ** 63}, {"seq": "7"}, {"part": 1.0},
+                    {"line": 5}, {"content": None}, {"notice": []}):
+            with self.subTest(bad=bad):
+                self.assertIsNone(signing.signed_bytes("al", "bob", "room", dict(body, **bad)))
 
 
 class Identity(unittest.TestCase):

@@ -142,6 +142,12 @@ end
 return reaped
 )lua");
 
+std::string skeleton_key(std::string_view skeleton) {
+  std::string key = "cturn:skeleton:";
+  key.append(skeleton);
+  return key;
+}
+
 std::string channel_of(std::string_view room) {
   std::string channel(channel_prefix);
   channel.append(room);

@@ -41,6 +41,8 @@ extern const std::string reap_nodes;
 inline constexpr std::string_view lease_lost = "CTURN-LEASE-LOST";
 
 std::string channel_of(std::string_view room);
+// The key that holds the name whose look-alike skeleton is `skeleton`.
+std::string skeleton_key(std::string_view skeleton);
 inline constexpr std::string_view channel_prefix = "cturn:room-channel:";
 
 }  // namespace cturn::scripts

@@ -27,10 +27,10 @@ tl::expected<name_claim, protocol_error> prepare_claim(const local_member& clien
   return claim;
 }
 
-std::optional<protocol_error> claim_verdict(bool look_alike_held, const set_username& request) {
+std::optional<protocol_error> claim_verdict(bool look_alike_held, bool key_valid) {
   if (look_alike_held)
     return protocol_error::username_taken;
-  if (!request.public_key_valid)
+  if (!key_valid)
     return protocol_error::public_key_invalid;
   return std::nullopt;
 }

@@ -31,6 +31,6 @@ tl::expected<name_claim, protocol_error> prepare_claim(const local_member& clien
 
 // The checks left once the directory has answered, in order: a taken name
 // (or one that looks the same) outranks a bad key.
-std::optional<protocol_error> claim_verdict(bool look_alike_held, const set_username& request);
+std::optional<protocol_error> claim_verdict(bool look_alike_held, bool key_valid);
 
 }  // namespace cturn

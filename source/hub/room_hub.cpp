@@ -113,7 +113,8 @@ void room_hub::on_command(client_state& client, set_username& request) {
     return reject(self, claim.error());
   // The name itself, or one that looks the same, is in use: both are "taken"
   // (an exact match has the same skeleton).
-  if (const auto refused = claim_verdict(skeletons_.contains(claim->skeleton), request))
+  if (const auto refused =
+          claim_verdict(skeletons_.contains(claim->skeleton), request.public_key_valid))
     return reject(self, *refused);
 
   // Everything that can fail comes before the first change of state.

@@ -365,7 +365,8 @@ asio::awaitable<void> cluster_hub::enter_room(std::shared_ptr<participant> clien
     drop_interest(*room);
     co_return;  // Redis is gone, and with it every client
   }
-  std::vector<std::string> enter{node_, state->name, *room};
+  // `join` wants the exact name; only `create` looks at the skeleton.
+  std::vector<std::string> enter{node_, state->name, *room, confusable_skeleton(*room)};
   const redis_reply entered = co_await run_script(
       kind == 'C' ? scripts::create_room : scripts::join_room, std::move(enter));
   state = find(client.get());

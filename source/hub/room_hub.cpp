@@ -143,13 +143,24 @@ void room_hub::on_command(client_state& client, create_room& request) {
   auto name = normalize_room_name(request.name);
   if (!name)
     return reject(self, name.error());
-  if (rooms_.find(*name) != rooms_.end())
+  // As for usernames: a room that looks like one that exists exists (an
+  // exact match has the same skeleton). `join` wants the exact name.
+  std::string skeleton = confusable_skeleton(*name);
+  if (room_skeletons_.contains(skeleton))
     return reject(self, protocol_error::room_exists);
 
   // Built whole before it is inserted, so a failed allocation leaves no
   // room without members behind.
-  room fresh{.name = *name, .members = {&client}};
-  room& target = rooms_.emplace(std::move(*name), std::move(fresh)).first->second;
+  room fresh{.name = *name, .skeleton = skeleton, .members = {&client}};
+  const auto held = room_skeletons_.insert(std::move(skeleton)).first;
+  room* created = nullptr;
+  try {
+    created = &rooms_.emplace(std::move(*name), std::move(fresh)).first->second;
+  } catch (...) {
+    room_skeletons_.erase(held);
+    throw;
+  }
+  room& target = *created;
   client.current_room = &target;
   log_event(log_level::info, "room-created", {{"room", target.name}, {"user", client.username}});
   self.deliver(encode_welcome("Created and joined room: " + target.name));
@@ -220,6 +231,7 @@ room_hub::room* room_hub::detach_from_room(client_state& client,
   if (!current.members.empty())
     return &current;
   const auto found = rooms_.find(current.name);
+  room_skeletons_.erase(found->second.skeleton);
   deleted_name = std::move(found->second.name);
   rooms_.erase(found);
   return nullptr;

@@ -74,6 +74,7 @@ class room_hub {
   };
   struct room {
     std::string name;
+    std::string skeleton;                // see room_skeletons_
     std::vector<client_state*> members;  // in order of entry
   };
 
@@ -120,6 +121,8 @@ class room_hub {
   // The skeletons of the names in usernames_ (see confusable_skeleton).
   std::unordered_set<std::string, string_hash, std::equal_to<>> skeletons_;
   string_map<room> rooms_;
+  // The skeletons of the names in rooms_: no two rooms look alike.
+  std::unordered_set<std::string, string_hash, std::equal_to<>> room_skeletons_;
   bool shutting_down_ = false;
 };
 

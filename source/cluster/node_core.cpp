@@ -10,6 +10,7 @@
 #include "protocol/encode.hpp"
 #include "protocol/names.hpp"
 #include "protocol/notice.hpp"
+#include "text/confusable_skeleton.hpp"
 
 namespace cturn {
 
@@ -175,7 +176,9 @@ void node_core::enter_room(client_state& client, std::string_view content, opera
 void node_core::run_entry_script(client_state& client) {
   const std::string& script =
       client.current == operation::create ? scripts::create_room : scripts::join_room;
-  run_script(client, client.current, script, {node_, client.name, client.target_room});
+  // `join` wants the exact name; only `create` looks at the skeleton.
+  run_script(client, client.current, script,
+             {node_, client.name, client.target_room, confusable_skeleton(client.target_room)});
 }
 
 void node_core::leave_room(client_state& client) {

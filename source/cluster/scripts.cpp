@@ -32,6 +32,14 @@ local function leave(name, tag)
   end
   redis.call('LREM', 'cturn:room:' .. room, 1, name)
   redis.call('DEL', 'cturn:where:' .. name)
+  -- Redis deletes an empty list: the room is gone, and so is its skeleton.
+  if redis.call('EXISTS', 'cturn:room:' .. room) == 0 then
+    local skeleton = redis.call('GET', 'cturn:room-skeleton-of:' .. room)
+    if skeleton then
+      redis.call('DEL', 'cturn:room-skeleton:' .. skeleton)
+    end
+    redis.call('DEL', 'cturn:room-skeleton-of:' .. room)
+  end
   redis.call('PUBLISH', 'cturn:room-channel:' .. room, tag .. '\n' .. name)
   return true
 end
@@ -76,12 +84,19 @@ return 1
 )lua");
 
 const std::string create_room = with_prelude(R"lua(
-local node, name, room = ARGV[1], ARGV[2], ARGV[3]
+local node, name, room, skeleton = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 require_holder(node, name)
+-- A room that looks like one that exists exists too (an exact match has the
+-- same skeleton); the skeleton is held for as long as the room.
+if redis.call('EXISTS', 'cturn:room-skeleton:' .. skeleton) == 1 then
+  return 0
+end
 local members = 'cturn:room:' .. room
 if redis.call('EXISTS', members) == 1 then
   return 0
 end
+redis.call('SET', 'cturn:room-skeleton:' .. skeleton, room)
+redis.call('SET', 'cturn:room-skeleton-of:' .. room, skeleton)
 redis.call('RPUSH', members, name)
 redis.call('SET', 'cturn:where:' .. name, room)
 redis.call('PUBLISH', 'cturn:room-channel:' .. room, 'C\n' .. name)

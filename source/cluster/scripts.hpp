@@ -14,6 +14,9 @@ namespace cturn::scripts {
 //   key:<name>         the holder's encoded pubkey frame, if it sent a key
 //   where:<name>       the room the holder is in
 //   room:<room>        the room's members, a list in order of entry
+//   skeleton:<skeleton>, skeleton-of:<name>  a name's confusable skeleton,
+//                      both ways, held with the name
+//   room-skeleton:<skeleton>, room-skeleton-of:<room>  the same for a room
 //   room-channel:<room>  the room's pub/sub channel (room_event.hpp)
 //   lease:<node>       "1" while the node is alive, with a TTL it renews
 //   nodes              every node id that may hold names
@@ -21,11 +24,13 @@ namespace cturn::scripts {
 // The scripts name keys they compute, so they need a single Redis, not a
 // Redis Cluster.
 
-// ARGV: node, name, key frame ("" for none). 1 claimed, 0 taken.
+// ARGV: node, name, key frame ("" for none), skeleton. 1 claimed, 0 taken
+// (the name or its skeleton).
 extern const std::string claim_name;
-// ARGV: node, name, room. 1 created, 0 the room exists.
+// ARGV: node, name, room, skeleton. 1 created, 0 the room or its skeleton
+// exists.
 extern const std::string create_room;
-// ARGV: node, name, room. 1 joined, 0 no such room.
+// ARGV: node, name, room (and a skeleton it ignores). 1 joined, 0 no such room.
 extern const std::string join_room;
 // ARGV: node, name. 1 left, 0 in no room.
 extern const std::string leave_room;

@@ -7,6 +7,7 @@
 #include "metrics/metrics.hpp"
 #include "protocol/names.hpp"
 #include "protocol/notice.hpp"
+#include "text/confusable_skeleton.hpp"
 
 namespace cturn {
 
@@ -136,16 +137,28 @@ void room_hub::on_command(client_state& client, create_room& request) {
   auto name = normalize_room_name(request.name);
   if (!name)
     return reject(self, name.error());
-  if (rooms_.find(*name) != rooms_.end())
+  // As for usernames: a room that looks like one that exists exists (an
+  // exact match has the same skeleton). `join` wants the exact name.
+  std::string skeleton = confusable_skeleton(*name);
+  if (room_skeletons_.contains(skeleton))
     return reject(self, protocol_error::room_exists);
 
   // Room for the creator is made before the room is inserted: adding the
   // creator then cannot fail and leave a room without members behind.
-  local_room fresh{.name = *name, .members = {}};
+  room_state fresh;
+  fresh.name = *name;
+  fresh.skeleton = skeleton;
   fresh.members.reserve(1);
-  local_room& target = rooms_.emplace(std::move(*name), std::move(fresh)).first->second;
-  log_event(log_level::info, "room-created", {{"room", target.name}, {"user", client.name}});
-  room_fanout::created(target, client.name, &client);
+  const auto held = room_skeletons_.insert(std::move(skeleton)).first;
+  room_state* created = nullptr;
+  try {
+    created = &rooms_.emplace(std::move(*name), std::move(fresh)).first->second;
+  } catch (...) {
+    room_skeletons_.erase(held);
+    throw;
+  }
+  log_event(log_level::info, "room-created", {{"room", created->name}, {"user", client.name}});
+  room_fanout::created(*created, client.name, &client);
 }
 
 void room_hub::on_command(client_state& client, join_room& request) {
@@ -202,6 +215,7 @@ local_room* room_hub::detach_from_room(client_state& client, std::string& delete
   if (!current.members.empty())
     return &current;
   const auto found = rooms_.find(current.name);
+  room_skeletons_.erase(found->second.skeleton);
   deleted_name = std::move(found->second.name);
   rooms_.erase(found);
   return nullptr;

@@ -72,6 +72,9 @@ class room_hub {
     std::optional<frame> public_key_frame;
     bool closing = false;
   };
+  struct room_state : local_room {
+    std::string skeleton;  // see room_skeletons_
+  };
 
   struct string_hash {
     using is_transparent = void;
@@ -116,7 +119,9 @@ class room_hub {
   string_map<client_state*> usernames_;
   // The skeletons of the names in usernames_ (see confusable_skeleton).
   std::unordered_set<std::string, string_hash, std::equal_to<>> skeletons_;
-  string_map<local_room> rooms_;
+  string_map<room_state> rooms_;
+  // The skeletons of the names in rooms_: no two rooms look alike.
+  std::unordered_set<std::string, string_hash, std::equal_to<>> room_skeletons_;
   bool shutting_down_ = false;
 };
 

@@ -320,6 +320,38 @@ BOOST_AUTO_TEST_CASE(create_errors) {
   BOOST_TEST(alice.close_requests == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_look_alike_of_a_room_exists_but_is_not_that_room) {
+  fake_participant& alice = user("alice");
+  fake_participant& bob = user("bob");
+  room_with("lobby", {&alice});
+  for (const std::string look_alike : {"lobb\u0443", "I\u043Ebby", "\uFF4C\uFF4Fbby"}) {
+    BOOST_TEST_CONTEXT(look_alike.size() << " bytes") {
+      send(bob, cturn::create_room{look_alike});
+      BOOST_TEST(bob.take() == frames{error_frame("Room already exists")});
+      send(bob, cturn::join_room{look_alike});
+      BOOST_TEST(bob.take() == frames{error_frame("Room does not exist")});
+    }
+  }
+  BOOST_TEST(hub.room_count() == 1u);
+  BOOST_TEST(alice.take().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_look_alike_room_name_is_free_once_the_room_is_gone) {
+  fake_participant& alice = user("alice");
+  fake_participant& bob = user("bob");
+  room_with("lobby", {&alice});
+  send(alice, cturn::leave_room{});
+  alice.take();
+  send(bob, cturn::create_room{"lobb\u0443"});
+  BOOST_TEST(bob.take().size() == 2u);
+  // And the original is now the look-alike.
+  send(alice, cturn::create_room{"lobby"});
+  BOOST_TEST(alice.take() == frames{error_frame("Room already exists")});
+  hub.disconnect(bob, cturn::disconnect_reason::eof);
+  send(alice, cturn::create_room{"lobby"});
+  BOOST_TEST(alice.take().size() == 2u);
+}
+
 // --- join -----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(join_room) {

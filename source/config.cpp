@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "dead_peer_timing.hpp"
+
 namespace cturn {
 namespace {
 
@@ -37,6 +39,7 @@ struct raw_options {
   double rate_limit = 200;
   double rate_burst = 400;
   std::int64_t shutdown_grace_ms = 5'000;
+  std::int64_t dead_peer_timeout = 60;
   std::string log_level;
   std::string redis;
   std::string metrics;
@@ -68,6 +71,9 @@ po::options_description make_options(raw_options& raw) {
      "frames a client may send in one burst")
     ("shutdown-grace-ms", po::value(&raw.shutdown_grace_ms)->default_value(raw.shutdown_grace_ms),
      "how long shutdown waits for clients' output to flush")
+    ("dead-peer-timeout", po::value(&raw.dead_peer_timeout)->default_value(raw.dead_peer_timeout),
+     "seconds within which a peer whose path vanished is dropped and its room told "
+     "(TCP keepalive and TCP_USER_TIMEOUT); 4 to 86400, or 0 = the kernel's timings (hours)")
     ("log-level", po::value(&raw.log_level)->default_value("info"),
      "debug, info, warn, error or off")
     ("metrics", po::value(&raw.metrics)->default_value(""),
@@ -113,6 +119,16 @@ tl::expected<void, std::string> check_range(std::string_view flag, std::int64_t 
                         std::to_string(highest));
 }
 
+// 0, or a bound dead_peer_timing_within can keep.
+tl::expected<void, std::string> check_dead_peer_timeout(std::int64_t seconds) {
+  if (seconds == 0 || (seconds >= shortest_dead_peer_timeout.count() &&
+                       seconds <= longest_dead_peer_timeout.count()))
+    return {};
+  return tl::unexpected("--dead-peer-timeout must be 0 or between " +
+                        std::to_string(shortest_dead_peer_timeout.count()) + " and " +
+                        std::to_string(longest_dead_peer_timeout.count()));
+}
+
 tl::expected<void, std::string> check_rate(std::string_view flag, double value) {
   if (std::isfinite(value) && value >= 0 && value <= 1e9)
     return {};
@@ -151,6 +167,7 @@ tl::expected<server_config, std::string> validate(const raw_options& raw) {
       {"max-connections-per-source",
        check_range("max-connections-per-source", raw.max_connections_per_source, 10'000'000)},
       {"shutdown-grace-ms", check_range("shutdown-grace-ms", raw.shutdown_grace_ms, one_week_ms)},
+      {"dead-peer-timeout", check_dead_peer_timeout(raw.dead_peer_timeout)},
       {"rate-limit", check_rate("rate-limit", raw.rate_limit)},
       {"rate-burst", check_rate("rate-burst", raw.rate_burst)},
   };
@@ -195,6 +212,7 @@ tl::expected<server_config, std::string> validate(const raw_options& raw) {
   config.rate_limit = raw.rate_limit;
   config.rate_burst = raw.rate_burst;
   config.shutdown_grace = std::chrono::milliseconds(raw.shutdown_grace_ms);
+  config.dead_peer_timeout = std::chrono::seconds(raw.dead_peer_timeout);
   config.level = *level;
   return config;
 }

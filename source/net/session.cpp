@@ -18,6 +18,7 @@
 #include "hub/hub_port.hpp"
 #include "log.hpp"
 #include "metrics/metrics.hpp"
+#include "net/dead_peer_options.hpp"
 #include "net/read_buffer_pool.hpp"
 #include "net/use_tuple.hpp"
 
@@ -71,7 +72,8 @@ void session::start() {
 void session::begin() {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
-  socket_.set_option(asio::socket_base::keep_alive(true), ignored);
+  // Errors leave the kernel's keepalive timings: slower, not wrong.
+  set_dead_peer_options(socket_, dead_peer_timing_within(config_.dead_peer_timeout));
   // The reader reads until the socket would block, then waits for it.
   socket_.non_blocking(true, ignored);
   const auto text_of = [](const tcp::endpoint& endpoint) {

@@ -196,8 +196,9 @@ void node_core::publish_message(client_state& client, const send_message& reques
   const frame bytes = encode_message(client.name, request.body);
   // Even a node's own members get the message from the channel: one order
   // per room for everyone.
-  emit(node_action::send{.arguments = {"PUBLISH", scripts::channel_of(client.room->name),
-                                       encode_message_event(client.name, bytes, request.to)}});
+  emit(node_action::publish{.sender = client.name,
+                            .room = client.room->name,
+                            .payload = encode_message_event(client.name, bytes, request.to)});
   if (request.to && *request.to == client.name) {
     // To oneself: later answers to this client must not overtake it.
     client.current = operation::message;
@@ -257,12 +258,8 @@ void node_core::on_reply(std::uint64_t request, const redis_reply& reply) {
     return;
   const pending_request asked = std::move(found->second);
   requests_.erase(found);
-  if (reply.is_error()) {
-    const bool lease_gone = reply.text.find(scripts::lease_lost) != std::string::npos;
-    if (!lease_gone)
-      log_event(log_level::error, "redis-error", {{"what", reply.text}});
-    return give_up(lease_gone ? "lease expired" : "script failed");
-  }
+  if (reply.is_error())
+    return on_command_error(reply);
   client_state* client = find(asked.client);
   if (client == nullptr || client->self->connection_id() != asked.connection || client->closing) {
     // Gone while its claim was in flight: the name must not stay held by a
@@ -314,6 +311,13 @@ void node_core::on_reply(std::uint64_t request, const redis_reply& reply) {
       break;
   }
   run_ready();
+}
+
+void node_core::on_command_error(const redis_reply& reply) {
+  const bool lease_gone = reply.text.find(scripts::lease_lost) != std::string::npos;
+  if (!lease_gone)
+    log_event(log_level::error, "redis-error", {{"what", reply.text}});
+  give_up(lease_gone ? "lease expired" : "script failed");
 }
 
 void node_core::await_own_event(client_state& client) {

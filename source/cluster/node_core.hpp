@@ -31,6 +31,14 @@ struct call {
 struct send {
   std::vector<std::string> arguments;
 };
+// A message event on the room's channel, fenced: Redis publishes it only
+// while this node holds `sender` under a live lease (scripts::publish_message).
+// An error comes back through on_command_error.
+struct publish {
+  std::string sender;
+  std::string room;
+  std::string payload;
+};
 // On the events link; its reply goes back to on_subscribed(room, epoch, ...).
 struct subscribe {
   std::string room;
@@ -45,8 +53,9 @@ struct give_up {
 };
 }  // namespace node_action
 
-using node_action_t = std::variant<node_action::call, node_action::send, node_action::subscribe,
-                                   node_action::unsubscribe, node_action::give_up>;
+using node_action_t =
+    std::variant<node_action::call, node_action::send, node_action::publish, node_action::subscribe,
+                 node_action::unsubscribe, node_action::give_up>;
 
 struct node_timing {
   // The longest wait for a reply, a subscription or a command's own event:
@@ -88,6 +97,8 @@ class node_core {
   void shutdown();
 
   void on_reply(std::uint64_t request, const redis_reply& reply);
+  // A command nobody waits for was refused (a fence, a lost lease).
+  void on_command_error(const redis_reply& reply);
   void on_subscribed(const std::string& room, std::uint64_t epoch, bool ok);
   void on_room_event(const std::string& room, std::string_view payload);
   // Checks every deadline.

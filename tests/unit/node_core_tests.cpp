@@ -266,11 +266,12 @@ BOOST_AUTO_TEST_CASE(a_message_to_oneself_holds_the_batch_until_it_comes_back) {
   const auto done = submit(alice, {to_self, cturn::leave_room{}});
   auto taken = actions();
   BOOST_REQUIRE_EQUAL(taken.size(), 1U);
-  const auto& publish = std::get<action::send>(taken.front());
-  BOOST_TEST(publish.arguments[0] == "PUBLISH");
+  const auto& publish = std::get<action::publish>(taken.front());
+  BOOST_TEST(publish.sender == "alice");
+  BOOST_TEST(publish.room == "lobby");
   BOOST_TEST(!*done);
 
-  core.on_room_event("lobby", publish.arguments[2]);
+  core.on_room_event("lobby", publish.payload);
   BOOST_TEST(alice.take() == frames{cturn::testing::message_frame("alice", R"({"m":1})")});
   BOOST_TEST(calls_script(only_call(actions()), cturn::scripts::leave_room));
 }

@@ -39,8 +39,8 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
       commands_(strand_),
       events_(strand_),
       leases_(strand_) {
-  const auto lost = [this] {
-    core_.lost("connection lost");
+  const auto lost = [this](std::string_view why) {
+    core_.lost(why);
     perform();
   };
   commands_.on_lost(lost);

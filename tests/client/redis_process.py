@@ -66,6 +66,13 @@ class RedisProcess:
             connection.sendall(encoded)
             return connection.recv(65536)
 
+    def answers_within(self, seconds):
+        """Whether a PING on a new connection is answered within `seconds`."""
+        try:
+            return self.command("PING", timeout=seconds).startswith(b"+PONG")
+        except OSError:  # socket.timeout included
+            return False
+
     def pause(self):
         os.kill(self._proc.pid, signal.SIGSTOP)
 

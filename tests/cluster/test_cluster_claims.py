@@ -21,7 +21,8 @@ class ClaimInFlight(ServerTestCase):
         # stall is shorter than the node's give-up time (1 s without a lease
         # renewal), so the node keeps serving through it.
         stall = asyncio.create_task(asyncio.to_thread(self.redis.command, "DEBUG", "SLEEP", "0.7"))
-        await asyncio.sleep(0.05)
+        while await asyncio.to_thread(self.redis.answers_within, 0.05):
+            pass  # until the stall has begun
         await alice.send(command("username", "alice"))
         await alice.expect_error("Username not set in time", timeout=3 * TIMEOUT_SCALE)
         self.assertLess(time.monotonic() - connected, 1.3 + TIMEOUT_SCALE)

@@ -122,6 +122,19 @@ class node_core {
   enum class operation { none, check_taken, claim, create, join, leave, message };
   enum class waiting { nothing, reply, subscription, own_event };
 
+  // Frames for a client whose own joined event came before its script's
+  // reply: they wait behind the welcome until the members' keys are in.
+  class held_frames final : public participant {
+   public:
+    void deliver(const frame& bytes) override { frames.push_back(bytes); }
+    void close_after_flush() override {}
+    std::uint64_t connection_id() const override { return id; }
+
+    std::vector<frame> frames;
+    std::uint64_t id = 0;
+  };
+
+  // `self` is where the fan-out delivers: `owner`, or `held` for a while.
   struct client_state : local_member {
     std::shared_ptr<participant> owner;  // `self`, kept alive while it is here
     // The batch in progress.
@@ -136,6 +149,8 @@ class node_core {
     std::string target_room;
     // A room command's own event can come before its script's reply.
     bool event_seen = false;
+    std::vector<frame> keys_of_members;  // a join's, from its reply
+    held_frames held;
     std::optional<name_claim> claim;
     clock::time_point deadline;
     bool closing = false;
@@ -178,6 +193,8 @@ class node_core {
   void finish_operation(client_state& client);
   void run_ready();
   void finish_claim(client_state& client, const redis_reply& reply);
+  static long long entered(const redis_reply& reply);
+  void take_keys_of_members(client_state& client, const redis_reply& reply);
 
   void add_interest(const std::string& room);
   void drop_interest(const std::string& room);

@@ -131,9 +131,10 @@ end
 redis.call('RPUSH', members, name)
 redis.call('SET', K.where .. name, room)
 local own = redis.call('GET', K.key .. name) or '\n'
-redis.call('PUBLISH', K.room_channel .. room,
-           'J\n' .. name .. '\n' .. own .. table.concat(keys))
-return 1
+-- Only the entrant's key travels to every node; the others' go to the
+-- entrant's node alone, in the reply.
+redis.call('PUBLISH', K.room_channel .. room, 'J\n' .. name .. '\n' .. own)
+return {1, table.concat(keys)}
 )lua");
 
 const std::string leave_room = with_prelude(R"lua(

@@ -53,7 +53,8 @@ extern const std::string claim_name;
 // ARGV: node, name, room, skeleton. 1 created, 0 the room or its skeleton
 // exists.
 extern const std::string create_room;
-// ARGV: node, name, room (and a skeleton it ignores). 1 joined, 0 no such room.
+// ARGV: node, name, room (and a skeleton it ignores). [1, the members' key
+// frames, in entry order] when joined, 0 when there is no such room.
 extern const std::string join_room;
 // ARGV: node, name. 1 left, 0 in no room.
 extern const std::string leave_room;

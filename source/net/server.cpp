@@ -34,7 +34,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // File descriptors kept back from clients for the listener, logs and the
 // short-lived sockets that tell extra clients the server is full.
 constexpr rlim_t reserved_descriptors = 32;
-constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 constexpr auto accept_restart_delay = std::chrono::seconds(1);
 constexpr auto turn_away_linger = std::chrono::seconds(1);
 // A trusted proxy writes its header at once; a connection that has not
@@ -64,28 +63,26 @@ std::size_t descriptor_budget() {
   return limit.rlim_cur > reserved_descriptors ? limit.rlim_cur - reserved_descriptors : 1;
 }
 
-// Hands SIGTERM and SIGINT from the signal set, which puts back their default
-// action (death) when it lets go of them, to SIG_IGN, with no moment between
+// Hands SIGTERM, SIGINT and SIGHUP from the signal sets, which put back their
+// default action (death) when they let go of them, to SIG_IGN, with no moment between
 // in which a late second signal could kill a server that is exiting cleanly.
 // The signals are blocked meanwhile; the log's thread never takes them, and
 // the I/O threads are gone, so one that arrives stays pending and is dropped.
-void ignore_stop_signals(asio::signal_set& signals) {
-  sigset_t stop;
+void ignore_handled_signals(asio::signal_set& stop_signals, asio::signal_set& reload_signals) {
+  sigset_t handled;
   sigset_t previous;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, &previous);
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGINT);
+  sigaddset(&handled, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &handled, &previous);
   boost::system::error_code ignored;
-  signals.clear(ignored);
+  stop_signals.clear(ignored);
+  reload_signals.clear(ignored);
   std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGINT, SIG_IGN);
+  std::signal(SIGHUP, SIG_IGN);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-}
-
-bool is_resource_exhaustion(const boost::system::error_code& error) {
-  return error == asio::error::no_descriptors || error == asio::error::no_buffer_space ||
-         error == asio::error::no_memory || error.value() == ENFILE;
 }
 
 // Tells a client over a connection cap why it is turned away, then closes.
@@ -126,6 +123,7 @@ server::server(server_config config)
       control_(asio::make_strand(io_)),
       acceptor_(control_),
       signals_(control_, SIGINT, SIGTERM),
+      reload_signals_(control_, SIGHUP),
       grace_timer_(control_),
       hub_(make_hub(io_, config_)),
       connections_(std::make_shared<connection_registry>()),
@@ -178,6 +176,7 @@ int server::run() {
   }
 
   wait_for_signal();
+  wait_for_reload();
   const auto on_accept_failure = [](const std::exception_ptr& failure) {
     log_event(log_level::error, "accept-failed",
               {{"what", exception_text(failure)}, {"action", "restarting"}});
@@ -206,7 +205,7 @@ int server::run() {
   run_io();
   for (auto& worker : workers)
     worker.join();
-  ignore_stop_signals(signals_);
+  ignore_handled_signals(signals_, reload_signals_);
   // Sessions still queued in io_ are destroyed with it, after this object's
   // members: they must not reach for the control strand then.
   connections_->when_empty(nullptr);
@@ -365,6 +364,23 @@ void server::wait_for_signal() {
       begin_shutdown();
     }
     wait_for_signal();
+  });
+}
+
+// Every setting is read once, at start: none can change under a running
+// server yet, so a reload says so instead of pretending. This is where TLS
+// certificates will be read again when the server has them. SIGHUP must
+// never kill (its default action): `systemctl reload` and `kill -HUP` are
+// routine, and a terminal that closes sends it too.
+void server::wait_for_reload() {
+  reload_signals_.async_wait([this](const boost::system::error_code& error, int) {
+    if (error)
+      return;
+    log_event(log_level::info, "reload",
+              {{"signal", "SIGHUP"},
+               {"reloaded", "nothing"},
+               {"why", "settings are read at start; restart to change them"}});
+    wait_for_reload();
   });
 }
 

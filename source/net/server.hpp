@@ -48,6 +48,7 @@ class server {
   void turn_away(boost::asio::ip::tcp::socket socket, metrics::rejection reason,
                  protocol_error why);
   void wait_for_signal();
+  void wait_for_reload();
   void begin_shutdown();
   void finish(std::string_view why);
 
@@ -58,6 +59,8 @@ class server {
   boost::asio::strand<boost::asio::io_context::executor_type> control_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
+  // SIGHUP, which by default kills: see reload in docs/server-interface.md.
+  boost::asio::signal_set reload_signals_;
   boost::asio::steady_timer grace_timer_;
   std::unique_ptr<hub_port> hub_;
   std::unique_ptr<metrics_endpoint> metrics_;

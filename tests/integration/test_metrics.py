@@ -169,7 +169,8 @@ class Metrics(ServerTestCase):
         self.assertEqual(await asyncio.to_thread(self.get, "/healthz"), (200, "ok\n"))
         self.assertEqual((await asyncio.to_thread(self.get, "/nowhere"))[0], 404)
         # --check asks /healthz, not the protocol port (1: nobody listens there).
-        self.assertEqual(await asyncio.to_thread(self.health_check), (0, "ok: /healthz ok\n"))
+        self.assertEqual(await asyncio.to_thread(self.health_check),
+                         (0, f"ok: GET http://127.0.0.1:{self.metrics_port}/healthz: ok\n"))
         lingering = await self.connect("lingering")  # keeps the shutdown in its grace period
         self.server.send_signal(signal.SIGTERM)
         await lingering.expect_system("Server shutting down")

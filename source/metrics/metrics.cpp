@@ -174,6 +174,7 @@ totals collect() {
     add(sum.disconnects, block.disconnects);
     sum.slow_consumers += block.slow_consumers.value();
     add(sum.rejected, block.rejected);
+    add(sum.health_checks, block.health_checks);
     add(sum.handoff_buckets, block.handoff_buckets);
     sum.handoff_nanoseconds += block.handoff_nanoseconds.value();
   }
@@ -210,6 +211,10 @@ std::string exposition(const totals& counted, const gauges& levels) {
   labelled<rejection>(out, "cturn_rejected_connections_total", "counter",
                       "Connections turned away before they were served, by reason.", "reason",
                       counted.rejected);
+  labelled<health_check_kind>(out, "cturn_health_checks_total", "counter",
+                              "Connections that only checked the server answers, by kind "
+                              "(logged at debug).",
+                              "kind", counted.health_checks);
 
   const std::string_view handoff = "cturn_message_handoff_seconds";
   out.family(handoff, "histogram",
@@ -260,6 +265,11 @@ std::string_view label_of(rejection reason) {
   constexpr std::string_view names[] = {"server_full", "shutting_down", "redis_unavailable",
                                         "source_limit"};
   return names[static_cast<std::size_t>(reason)];
+}
+
+std::string_view label_of(health_check_kind kind) {
+  constexpr std::string_view names[] = {"proxy_local", "probe"};
+  return names[static_cast<std::size_t>(kind)];
 }
 
 std::string_view label_of(protocol_error error) {

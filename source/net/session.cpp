@@ -52,6 +52,13 @@ std::string_view describe(const boost::system::error_code& error) {
   return "network error";
 }
 
+// A PROXY LOCAL or v1 UNKNOWN header names no client: the connection is the
+// trusted proxy's own (its health check) and counts as coming from the proxy
+// itself (server::read_proxy_header).
+bool is_proxy_health_check(const admission& admitted) {
+  return admitted.proxy && *admitted.proxy == admitted.client;
+}
+
 }  // namespace
 
 session::session(tcp::socket socket, hub_port& hub, const server_config& config, admission admitted)
@@ -77,7 +84,13 @@ void session::begin() {
   const auto text_of = [](const tcp::endpoint& endpoint) {
     return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   };
-  if (admitted_.proxy) {
+  if (is_proxy_health_check(admitted_)) {
+    metrics::local()
+        .health_checks[static_cast<std::size_t>(metrics::health_check_kind::proxy_local)]
+        .add();
+    log_event(log_level::debug, "connect",
+              {{"id", id_}, {"peer", text_of(admitted_.client)}, {"check", "proxy-local"}});
+  } else if (admitted_.proxy) {
     log_event(
         log_level::info, "connect",
         {{"id", id_}, {"peer", text_of(admitted_.client)}, {"via", text_of(*admitted_.proxy)}});
@@ -190,6 +203,9 @@ asio::awaitable<void> session::read_available() {
       batch_.push_back(decode(*line));
       if (batch_.back())
         metrics::local().commands[batch_.back()->index()].add();
+      const bool username = batch_.back() && std::holds_alternative<set_username>(*batch_.back());
+      shape_ = shape_ == probe_shape::nothing && username ? probe_shape::username_only
+                                                          : probe_shape::more;
     }
     co_await submit(arrived);
     if (stopped_)
@@ -390,7 +406,14 @@ void session::stop(std::string_view reason) {
   stopped_ = true;
   if (stop_reason_.empty())
     stop_reason_ = reason;
-  metrics::local().disconnects[static_cast<std::size_t>(metrics::reason_of(stop_reason_))].add();
+  const metrics::disconnect_reason why = metrics::reason_of(stop_reason_);
+  metrics::local().disconnects[static_cast<std::size_t>(why)].add();
+  // A username, then the client closed: what a protocol health check does.
+  if (shape_ == probe_shape::username_only && !is_proxy_health_check(admitted_) &&
+      (why == metrics::disconnect_reason::eof || why == metrics::disconnect_reason::reset))
+    metrics::local()
+        .health_checks[static_cast<std::size_t>(metrics::health_check_kind::probe)]
+        .add();
   {
     const std::lock_guard lock(queue_mutex_);
     accepting_ = false;

@@ -74,6 +74,9 @@ class session final : public participant, public std::enable_shared_from_this<se
   std::string_view stop_reason_;  // always a string literal
   bool stopped_ = false;
   bool awaiting_username_ = false;  // deadline_ is the username timeout
+  // What the client has sent so far, as far as telling a health check goes.
+  enum class probe_shape : std::uint8_t { nothing, username_only, more };
+  probe_shape shape_ = probe_shape::nothing;
 
   // The reader's state between bursts of input; only the strand touches it.
   rate_limiter limiter_;

@@ -7,11 +7,14 @@ A missing or malformed header from a trusted proxy closes the connection
 unanswered; from anyone else a header is just a line that is not JSON.
 """
 
+import asyncio
 import ipaddress
+import re
 import struct
 import unittest
+import urllib.request
 
-from cturn_client import command, encode, form_room
+from cturn_client import DEFAULT_TIMEOUT, command, encode, form_room
 from cturn_testcase import ServerTestCase
 
 TOO_MANY = "Too many connections from your address"
@@ -117,6 +120,45 @@ class TrustedProxy(ServerTestCase):
         client = await self.connect(source="127.0.0.2")
         await client.send(proxy_v2("192.0.2.7") + b"\n")
         await client.expect_error("Invalid JSON format")
+
+
+class ProxyHealthChecks(ServerTestCase):
+    """HAProxy's checks (check-send-proxy: v2 LOCAL; or v1 UNKNOWN) are counted, not logged at info."""
+
+    server_flags = ("--trusted-proxies", "127.0.0.1/32", "--metrics", "127.0.0.1:0")
+
+    def health_checks(self, port):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=DEFAULT_TIMEOUT) as reply:
+            text = reply.read().decode()
+        return {kind: int(float(value)) for kind, value
+                in re.findall(r'(?m)^cturn_health_checks_total\{kind="(\w+)"\} (\S+)$', text)}
+
+    async def test_local_and_unknown_headers_are_health_checks(self):
+        line = await asyncio.to_thread(self.server.wait_for_log, r"\bmetrics-listening ")
+        port = int(re.search(r"\bport=(\d+)", line).group(1))
+        for header in (proxy_v2("192.0.2.1", local=True), b"PROXY UNKNOWN\r\n"):
+            mark = len(self.server.lines)
+            check = await self.connect(label="check")
+            await check.send(header + encode(command("username", "haproxy-check")))
+            await check.expect_welcome("Username set to: haproxy-check")
+            await check.close()
+            self.clients.remove(check)
+            # The name is free again once the hub has let the check go.
+            await asyncio.to_thread(self.server.wait_for_log,
+                                    r"\bdisconnect id=\d+ user=haproxy-check\b", start=mark)
+        client = await self.via_proxy_client()
+        self.assertEqual(await asyncio.to_thread(self.health_checks, port), {"proxy_local": 2, "probe": 0})
+        connects = [line for line in self.server.lines if " connect " in line]
+        self.assertEqual(len(connects), 1, connects)  # the real client's only
+        self.assertIn("peer=192.0.2.9:40000", connects[0])
+        await client.close()
+
+    async def via_proxy_client(self):
+        client = await self.connect(label="real")
+        await client.send(proxy_v1("192.0.2.9") + encode(command("username", "real")))
+        await client.expect_welcome("Username set to: real")
+        return client
+
 
 if __name__ == "__main__":
     unittest.main()

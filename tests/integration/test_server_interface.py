@@ -2,9 +2,12 @@
 
 import asyncio
 import os
+import pathlib
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import unittest
 
 from cturn_client import command, form_room
@@ -171,6 +174,28 @@ class Reload(ServerTestCase):
         self.server.assert_alive()
         await alice.say("still here")
         await bob.expect_message("alice", {"content": "still here"})
+
+
+class SystemdUnit(unittest.TestCase):
+    """deploy/systemd/cturn-server.service, as systemd would load it (docs/systemd.md)."""
+
+    UNIT = pathlib.Path(__file__).resolve().parents[2] / "deploy/systemd/cturn-server.service"
+
+    def test_the_unit_file_verifies(self):
+        if shutil.which("systemd-analyze") is None:
+            self.skipTest("systemd-analyze (Debian package systemd) missing")
+        binary = os.environ["CTURN_SERVER_BINARY"]
+        text = self.UNIT.read_text()
+        for wanted in ("DynamicUser=yes", "ProtectSystem=strict", "LimitNOFILE=",
+                       "EnvironmentFile=-/etc/cturn/cturn.env", "ExecReload=/bin/kill -HUP $MAINPID"):
+            self.assertIn(wanted, text)
+        with tempfile.TemporaryDirectory() as directory:
+            unit = pathlib.Path(directory) / "cturn-server.service"
+            unit.write_text(text.replace("/usr/local/bin/cturn-server", binary))
+            checked = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
+                                     text=True, timeout=60)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        self.assertEqual(checked.stdout + checked.stderr, "")
 
 
 if __name__ == "__main__":

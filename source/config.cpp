@@ -39,6 +39,8 @@ struct raw_options {
   std::int64_t max_connections_per_source = 64;
   double rate_limit = 200;
   double rate_burst = 400;
+  double rate_limit_bytes = 1024 * 1024;
+  double rate_burst_bytes = 1024 * 1024;
   std::int64_t shutdown_grace_ms = 5'000;
   std::string log_level;
   std::string redis;
@@ -69,6 +71,10 @@ po::options_description make_options(raw_options& raw) {
      "frames per second per client, sustained; 0 = no limit")
     ("rate-burst", po::value(&raw.rate_burst)->default_value(raw.rate_burst, "400"),
      "frames a client may send in one burst")
+    ("rate-limit-bytes", po::value(&raw.rate_limit_bytes)->default_value(raw.rate_limit_bytes, "1048576"),
+     "bytes per second per client, sustained (a client over it is read more slowly); 0 = no limit")
+    ("rate-burst-bytes", po::value(&raw.rate_burst_bytes)->default_value(raw.rate_burst_bytes, "1048576"),
+     "bytes a client may send in one burst")
     ("shutdown-grace-ms", po::value(&raw.shutdown_grace_ms)->default_value(raw.shutdown_grace_ms),
      "how long shutdown waits for clients' output to flush")
     ("log-level", po::value(&raw.log_level)->default_value("info"),
@@ -288,6 +294,8 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
       check_range(name("shutdown-grace-ms"), raw.shutdown_grace_ms, one_week_ms),
       check_rate(name("rate-limit"), raw.rate_limit),
       check_rate(name("rate-burst"), raw.rate_burst),
+      check_rate(name("rate-limit-bytes"), raw.rate_limit_bytes),
+      check_rate(name("rate-burst-bytes"), raw.rate_burst_bytes),
       check_listen_address(name("bind"), raw.bind),
   };
   for (const auto& result : checks) {
@@ -297,6 +305,9 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
   if (raw.rate_limit > 0 && raw.rate_burst < 1)
     return tl::unexpected(name("rate-burst") + " must be at least 1 when " + name("rate-limit") +
                           " is on");
+  if (raw.rate_limit_bytes > 0 && raw.rate_burst_bytes < 1)
+    return tl::unexpected(name("rate-burst-bytes") + " must be at least 1 when " +
+                          name("rate-limit-bytes") + " is on");
   const auto level = parse_log_level(raw.log_level);
   if (!level)
     return tl::unexpected(name("log-level") + " must be one of debug, info, warn, error, off");
@@ -335,6 +346,8 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
   config.max_connections_per_source = static_cast<std::size_t>(raw.max_connections_per_source);
   config.rate_limit = raw.rate_limit;
   config.rate_burst = raw.rate_burst;
+  config.rate_limit_bytes = raw.rate_limit_bytes;
+  config.rate_burst_bytes = raw.rate_burst_bytes;
   config.shutdown_grace = std::chrono::milliseconds(raw.shutdown_grace_ms);
   config.level = *level;
   return config;

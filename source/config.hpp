@@ -30,6 +30,11 @@ struct server_config {
   std::vector<address_range> trusted_proxies;
   double rate_limit = 200;  // frames per second per client
   double rate_burst = 400;
+  // Bytes per second per client, counted by the lines it sends: a client over
+  // it is read more slowly, so that its receivers' queues never fill from
+  // one burst (--max-output-bytes is 4 MiB).
+  double rate_limit_bytes = 1024 * 1024;
+  double rate_burst_bytes = 1024 * 1024;
   std::chrono::milliseconds shutdown_grace{5'000};
   log_level level = log_level::info;
   // Cluster mode: the Redis server shared by every node, as host and port;

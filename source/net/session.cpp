@@ -68,6 +68,7 @@ session::session(tcp::socket socket, hub_port& hub, const server_config& config,
       id_(admitted.id),
       admitted_(std::move(admitted)),
       limiter_(config.rate_limit, config.rate_burst, rate_limiter::clock::now()),
+      byte_limiter_(config.rate_limit_bytes, config.rate_burst_bytes, rate_limiter::clock::now()),
       framer_(config.max_line_bytes),
       read_size_(smallest_read) {}
 
@@ -190,8 +191,13 @@ asio::awaitable<void> session::read_available() {
     // The decoded commands are views into the framer's buffer, which stays
     // untouched until the hub has handled them.
     while (const auto line = framer_.next_line()) {
-      if (limiter_.limits()) {
-        if (const auto wait = limiter_.take(rate_limiter::clock::now()); wait.count() > 0) {
+      if (limiter_.limits() || byte_limiter_.limits()) {
+        const auto now = rate_limiter::clock::now();
+        // Both buckets pay for every line (its newline included); the longer
+        // wait applies.
+        const auto wait = std::max(limiter_.take(now),
+                                   byte_limiter_.take(now, static_cast<double>(line->size() + 1)));
+        if (wait.count() > 0) {
           // Back-pressure: hand over what is decoded, then stop reading a while.
           co_await submit(arrived);
           asio::steady_timer pause(socket_.get_executor(), wait);

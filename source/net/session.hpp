@@ -79,7 +79,8 @@ class session final : public participant, public std::enable_shared_from_this<se
   probe_shape shape_ = probe_shape::nothing;
 
   // The reader's state between bursts of input; only the strand touches it.
-  rate_limiter limiter_;
+  rate_limiter limiter_;       // frames
+  rate_limiter byte_limiter_;  // bytes of the lines read
   line_framer framer_;
   std::size_t read_size_;
   std::vector<tl::expected<command, protocol_error>> batch_;

@@ -252,7 +252,8 @@ class MetricsDescriptorExhaustion(AdversaryTestCase):
 
 
 class AllocationFailure(AdversaryTestCase):
-    server_flags = ("--max-line-bytes", str(1 << 30), "--shutdown-grace-ms", "1000", "--rate-limit", "0")
+    server_flags = ("--max-line-bytes", str(1 << 30), "--shutdown-grace-ms", "1000", "--rate-limit", "0",
+                    "--rate-limit-bytes", "0")
     HEADROOM = 160 * MIB  # address space left to the server beyond its size at the start
     MAX_FLOOD = 1024 * MIB
 

@@ -36,7 +36,7 @@ def parse(text):
 
 class Metrics(ServerTestCase):
     server_flags = ("--metrics", "127.0.0.1:0", "--max-output-bytes", str(LIMIT),
-                    "--max-connections", "4", "--rate-limit", "0",
+                    "--max-connections", "4", "--rate-limit", "0", "--rate-limit-bytes", "0",
                     "--shutdown-grace-ms", "20000")
 
     async def asyncSetUp(self):

@@ -85,6 +85,8 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(config.max_connections_per_source == 64u);
   BOOST_TEST(config.rate_limit == 200.0);
   BOOST_TEST(config.rate_burst == 400.0);
+  BOOST_TEST(config.rate_limit_bytes == 1048576.0);
+  BOOST_TEST(config.rate_burst_bytes == 1048576.0);
   BOOST_TEST(config.shutdown_grace.count() == 5'000);
   BOOST_TEST(config.level == cturn::log_level::info);
 }
@@ -101,6 +103,8 @@ BOOST_AUTO_TEST_CASE(every_flag) {
       "--max-connections-per-source=3",
       "--rate-limit=12.5",
       "--rate-burst=30",
+      "--rate-limit-bytes=5000",
+      "--rate-burst-bytes=7000",
       "--shutdown-grace-ms=250",
       "--log-level=debug",
   });
@@ -114,6 +118,8 @@ BOOST_AUTO_TEST_CASE(every_flag) {
   BOOST_TEST(config.max_connections_per_source == 3u);
   BOOST_TEST(config.rate_limit == 12.5);
   BOOST_TEST(config.rate_burst == 30.0);
+  BOOST_TEST(config.rate_limit_bytes == 5000.0);
+  BOOST_TEST(config.rate_burst_bytes == 7000.0);
   BOOST_TEST(config.shutdown_grace.count() == 250);
   BOOST_TEST(config.level == cturn::log_level::debug);
 }
@@ -219,6 +225,9 @@ BOOST_AUTO_TEST_CASE(other_bad_values) {
   BOOST_TEST(mentions(error_of({"--rate-limit=-1"}), "rate"));
   BOOST_TEST(mentions(error_of({"--rate-burst=-1"}), "rate"));
   BOOST_TEST(mentions(error_of({"--rate-limit=10", "--rate-burst=0.5"}), "rate-burst"));
+  BOOST_TEST(mentions(error_of({"--rate-burst-bytes=0.5"}), "--rate-burst-bytes"));
+  BOOST_TEST(mentions(error_of({"--rate-limit-bytes=-1"}), "--rate-limit-bytes"));
+  BOOST_TEST(config_of({"--rate-limit-bytes=0", "--rate-burst-bytes=0"}).rate_limit_bytes == 0.0);
   BOOST_TEST(mentions(error_of({"--max-line-bytes=lots"}), "max-line-bytes"));
   BOOST_TEST(mentions(error_of({"--username-timeout-ms=1s"}), "username-timeout-ms"));
   BOOST_TEST(mentions(error_of({"--port=1", "--port=2"}), "port"));

@@ -185,6 +185,10 @@ std::string exposition(const totals& counted, const gauges& levels) {
   writer out;
   out.family("cturn_connections", "gauge", "Open client connections on this node.");
   out.sample("cturn_connections", levels.connections);
+  out.family("cturn_connections_awaiting_proxy_header", "gauge",
+             "Connections from a trusted proxy still waiting for their PROXY header; they "
+             "count toward the connection limit.");
+  out.sample("cturn_connections_awaiting_proxy_header", levels.awaiting_proxy_header);
   out.family("cturn_users", "gauge", "Registered usernames held by clients of this node.");
   out.sample("cturn_users", levels.users);
   out.family("cturn_rooms", "gauge", "Rooms with at least one member on this node.");

@@ -107,6 +107,8 @@ totals collect();
 // Levels read at scrape time.
 struct gauges {
   std::size_t connections = 0;
+  // From a trusted proxy, still waiting for their PROXY header.
+  std::size_t awaiting_proxy_header = 0;
   std::size_t users = 0;
   std::size_t rooms = 0;
 };

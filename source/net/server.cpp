@@ -127,6 +127,7 @@ server::server(server_config config)
       grace_timer_(control_),
       hub_(make_hub(io_, config_)),
       connections_(std::make_shared<connection_registry>()),
+      awaiting_header_(std::make_shared<connection_registry>()),
       sources_(std::make_shared<source_limiter>(config_.max_connections_per_source)) {}
 
 int server::run() {
@@ -161,6 +162,7 @@ int server::run() {
         [this] {
           metrics::gauges levels = hub_->levels();
           levels.connections = connections_->count();
+          levels.awaiting_proxy_header = awaiting_header_->count();
           return metrics::exposition(metrics::collect(), levels);
         },
         [this]() -> std::optional<std::string> {
@@ -244,8 +246,15 @@ void server::admit(tcp::socket socket) {
   if (error)
     return;  // gone already (reset before it was accepted)
   if (any_contains(config_.trusted_proxies, peer.address())) {
+    if (!shutting_down_ && at_connection_limit()) {
+      // The proxy passes the notice on to its client, as it would a session's.
+      log_event(log_level::warn, "server-full", {{"limit", max_connections_}});
+      return turn_away(std::move(socket), metrics::rejection::server_full,
+                       protocol_error::server_full);
+    }
     auto proxied = std::make_shared<tcp::socket>(std::move(socket));
-    asio::co_spawn(proxied->get_executor(), read_proxy_header(proxied, peer), asio::detached);
+    asio::co_spawn(proxied->get_executor(),
+                   read_proxy_header(proxied, peer, awaiting_header_->acquire()), asio::detached);
     return;
   }
   admit_client(std::move(socket), peer, std::nullopt, {});
@@ -254,7 +263,8 @@ void server::admit(tcp::socket socket) {
 // Runs on the connection's strand; hands the connection back to the control
 // strand once the header says whose it is.
 asio::awaitable<void> server::read_proxy_header(std::shared_ptr<tcp::socket> connection,
-                                                tcp::endpoint proxy) {
+                                                tcp::endpoint proxy,
+                                                connection_registry::slot waiting) {
   asio::steady_timer deadline(connection->get_executor(), proxy_header_timeout);
   deadline.async_wait([connection](const boost::system::error_code& error) {
     if (!error)
@@ -281,6 +291,8 @@ asio::awaitable<void> server::read_proxy_header(std::shared_ptr<tcp::socket> con
       deadline.cancel();
       const tcp::endpoint client = header->client.value_or(proxy);
       received.erase(0, header->length);
+      // No longer waiting: the session's own slot replaces this one.
+      { const connection_registry::slot done = std::move(waiting); }
       asio::post(control_,
                  [this, connection, client, proxy, early = std::move(received)]() mutable {
                    admit_client(std::move(*connection), client, proxy, std::move(early));
@@ -303,7 +315,7 @@ void server::admit_client(tcp::socket socket, const tcp::endpoint& client,
   if (shutting_down_)
     return start_session(std::move(socket), source_limiter::slot(), client, proxy,
                          std::move(early_input));
-  if (connections_->count() >= max_connections_) {
+  if (at_connection_limit()) {
     log_event(log_level::warn, "server-full", {{"limit", max_connections_}});
     return turn_away(std::move(socket), metrics::rejection::server_full,
                      protocol_error::server_full);
@@ -316,6 +328,10 @@ void server::admit_client(tcp::socket socket, const tcp::endpoint& client,
                      protocol_error::too_many_from_source);
   }
   start_session(std::move(socket), std::move(*source_slot), client, proxy, std::move(early_input));
+}
+
+bool server::at_connection_limit() const {
+  return connections_->count() + awaiting_header_->count() >= max_connections_;
 }
 
 // During shutdown no cap applies: the session only tells its client that

@@ -36,7 +36,8 @@ class server {
   void admit_backlog();
   boost::asio::awaitable<void> read_proxy_header(
       std::shared_ptr<boost::asio::ip::tcp::socket> connection,
-      boost::asio::ip::tcp::endpoint proxy);
+      boost::asio::ip::tcp::endpoint proxy, connection_registry::slot waiting);
+  bool at_connection_limit() const;
   void admit_client(boost::asio::ip::tcp::socket socket,
                     const boost::asio::ip::tcp::endpoint& client,
                     const std::optional<boost::asio::ip::tcp::endpoint>& proxy,
@@ -67,6 +68,9 @@ class server {
   // Read by the metrics endpoint's /healthz from its own strand.
   std::atomic<bool> draining_{false};
   std::shared_ptr<connection_registry> connections_;
+  // Connections from a trusted proxy until their PROXY header is read: they
+  // hold descriptors too, so they count toward max_connections_.
+  std::shared_ptr<connection_registry> awaiting_header_;
   std::shared_ptr<source_limiter> sources_;
   std::size_t max_connections_ = 0;
   std::uint64_t next_id_ = 1;

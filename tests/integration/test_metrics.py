@@ -266,6 +266,29 @@ class EndpointBounds(ServerTestCase):
             self.assertEqual(data.startswith(b"HTTP/1.1 200 OK"), answered, data)
             self.assertLess(waited, (self.DEADLINE + 2) * TIMEOUT_SCALE)
 
+    async def test_a_busy_keep_alive_connection_is_retired(self):
+        """A request every few seconds, under the idle deadline, cannot hold a
+        connection for ever: once 30 s old it is closed after its answer."""
+        sock = await asyncio.to_thread(self.open)
+        sock.settimeout(DEFAULT_TIMEOUT)
+        started = time.monotonic()
+        answers = 0
+        while True:
+            self.request(sock)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = await asyncio.to_thread(sock.recv, 4096)
+                self.assertTrue(chunk, f"closed without an answer after {answers} answers")
+                head += chunk
+            answers += 1
+            if b"Connection: close" in head:
+                break
+            self.assertLess(time.monotonic() - started, 30 + 2 * self.DEADLINE, "never retired")
+            await asyncio.sleep(self.DEADLINE * 0.6)  # pacing: a keep-alive client, never idle for long
+        self.assertGreaterEqual(time.monotonic() - started, 30 - 1)
+        data, _ = await asyncio.to_thread(self.read_until_closed, sock, DEFAULT_TIMEOUT)
+        self.assertEqual(data.count(b"HTTP/1.1"), 0, data)
+
     async def test_connections_over_the_cap_wait_and_chat_goes_on(self):
         held = [await asyncio.to_thread(self.open) for _ in range(self.CAP)]
         extra = await asyncio.to_thread(self.open)  # connected in the kernel's backlog

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "dead_peer_timing.hpp"
+
 namespace cturn {
 namespace {
 
@@ -42,6 +44,7 @@ struct raw_options {
   double rate_limit_bytes = 1024 * 1024;
   double rate_burst_bytes = 1024 * 1024;
   std::int64_t shutdown_grace_ms = 5'000;
+  std::int64_t dead_peer_timeout = 60;
   std::string log_level;
   std::string redis;
   std::string metrics;
@@ -77,6 +80,9 @@ po::options_description make_options(raw_options& raw) {
      "bytes a client may send in one burst")
     ("shutdown-grace-ms", po::value(&raw.shutdown_grace_ms)->default_value(raw.shutdown_grace_ms),
      "how long shutdown waits for clients' output to flush")
+    ("dead-peer-timeout", po::value(&raw.dead_peer_timeout)->default_value(raw.dead_peer_timeout),
+     "seconds within which a peer whose path vanished is dropped and its room told "
+     "(TCP keepalive and TCP_USER_TIMEOUT); 4 to 86400, or 0 = the kernel's timings (hours)")
     ("log-level", po::value(&raw.log_level)->default_value("info"),
      "debug, info, warn, error or off")
     ("metrics", po::value(&raw.metrics)->default_value(""),
@@ -242,6 +248,17 @@ tl::expected<void, std::string> check_range(const std::string& name, std::int64_
   return tl::unexpected(name + " must be between 0 and " + std::to_string(highest));
 }
 
+// 0, or a bound dead_peer_timing_within can keep.
+tl::expected<void, std::string> check_dead_peer_timeout(const std::string& name,
+                                                        std::int64_t seconds) {
+  if (seconds == 0 || (seconds >= shortest_dead_peer_timeout.count() &&
+                       seconds <= longest_dead_peer_timeout.count()))
+    return {};
+  return tl::unexpected(name + " must be 0 or between " +
+                        std::to_string(shortest_dead_peer_timeout.count()) + " and " +
+                        std::to_string(longest_dead_peer_timeout.count()));
+}
+
 tl::expected<void, std::string> check_rate(const std::string& name, double value) {
   if (std::isfinite(value) && value >= 0 && value <= 1e9)
     return {};
@@ -292,6 +309,7 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
       check_range(name("max-connections"), raw.max_connections, 10'000'000),
       check_range(name("max-connections-per-source"), raw.max_connections_per_source, 10'000'000),
       check_range(name("shutdown-grace-ms"), raw.shutdown_grace_ms, one_week_ms),
+      check_dead_peer_timeout(name("dead-peer-timeout"), raw.dead_peer_timeout),
       check_rate(name("rate-limit"), raw.rate_limit),
       check_rate(name("rate-burst"), raw.rate_burst),
       check_rate(name("rate-limit-bytes"), raw.rate_limit_bytes),
@@ -349,6 +367,7 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
   config.rate_limit_bytes = raw.rate_limit_bytes;
   config.rate_burst_bytes = raw.rate_burst_bytes;
   config.shutdown_grace = std::chrono::milliseconds(raw.shutdown_grace_ms);
+  config.dead_peer_timeout = std::chrono::seconds(raw.dead_peer_timeout);
   config.level = *level;
   return config;
 }

@@ -9,8 +9,8 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "address_range.hpp"
 #include "log.hpp"
-#include "net/address_range.hpp"
 
 namespace cturn {
 
@@ -36,6 +36,9 @@ struct server_config {
   double rate_limit_bytes = 1024 * 1024;
   double rate_burst_bytes = 1024 * 1024;
   std::chrono::milliseconds shutdown_grace{5'000};
+  // A peer whose path vanished (no FIN, no RST) is dropped within this; 0:
+  // the kernel's keepalive and retransmission timings (hours).
+  std::chrono::seconds dead_peer_timeout{60};
   log_level level = log_level::info;
   // Cluster mode: the Redis server shared by every node, as host and port;
   // empty host: one process on its own, no Redis.

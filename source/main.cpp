@@ -7,6 +7,7 @@
 
 #include "config.hpp"
 #include "log.hpp"
+#include "make_hub.hpp"
 #include "net/probe.hpp"
 #include "net/server.hpp"
 
@@ -55,7 +56,7 @@ int main(int argc, char* argv[]) {
   }
   int status = 1;
   try {
-    cturn::server server(parsed->config);
+    cturn::server server(parsed->config, cturn::make_hub);
     status = server.run();
   } catch (const std::exception& error) {
     cturn::log_event(cturn::log_level::error, "fatal", {{"what", error.what()}});

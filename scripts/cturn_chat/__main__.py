@@ -10,6 +10,7 @@ import socket
 import sys
 
 from . import crypto, trust
+from .paths import config_path
 from .session import Session
 from .terminal import Terminal
 
@@ -27,8 +28,8 @@ def parse_args(argv):
     parser.add_argument("--port", type=int, default=1337)
     parser.add_argument("--username", help="asked for when absent")
     parser.add_argument("--identity", metavar="FILE",
-                        help="keep your key pair in FILE (created, mode 0600, on first use);"
-                             " without it each run has a new key pair")
+                        help="your key pair (created, mode 0600, on first use);"
+                             " default $XDG_CONFIG_HOME/cturn/identity.pem")
     return parser.parse_args(argv)
 
 
@@ -74,7 +75,7 @@ class Connection:
                 continue
             try:
                 frames.append(json.loads(line.decode("utf-8")))
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
                 frames.append(None)
         return frames
 
@@ -98,16 +99,14 @@ def connect(host, port):
 
 def run(args, term):
     """The chat; returns the exit status."""
-    if args.identity:
-        try:
-            private_key, notice = crypto.load_or_create_identity(args.identity)
-        except (OSError, ValueError) as exc:
-            term.show(f"[Error] Cannot use identity {args.identity}: {exc}")
-            return 2
-        if notice:
-            term.show(f"[Key] {notice}")
-    else:
-        private_key = crypto.generate_private_key()
+    identity = args.identity or config_path("identity.pem")
+    try:
+        private_key, notice = crypto.load_or_create_identity(identity)
+    except (OSError, ValueError) as exc:
+        term.show(f"[Error] Cannot use identity {identity}: {exc}")
+        return 2
+    if notice:
+        term.show(f"[Key] {notice}")
     try:
         store = trust.TrustStore(trust.default_path(), f"{args.host}:{args.port}")
     except trust.TrustStoreError as exc:
@@ -149,7 +148,7 @@ def run(args, term):
                         conn.write_some()
                     if events & selectors.EVENT_READ:
                         for frame in conn.read_frames():
-                            session.handle_frame(frame)
+                            _handle_frame(session, term, frame)
         conn.flush(FLUSH_TIMEOUT)
         return 0
     except EOFError as exc:
@@ -158,6 +157,15 @@ def run(args, term):
         return 1
     finally:
         conn.sock.close()
+
+
+def _handle_frame(session, term, frame):
+    """Whatever a server sends, the chat goes on: a frame that trips over
+    something unforeseen is reported, not fatal."""
+    try:
+        session.handle_frame(frame)
+    except Exception as exc:  # pylint: disable=broad-except
+        term.show(f"[Error] A frame from the server could not be handled ({exc.__class__.__name__})")
 
 
 def _read_input(fd):

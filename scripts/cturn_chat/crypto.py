@@ -5,7 +5,11 @@ client.js calls `crypto.publicEncrypt(pem, buffer)` and
 is RSA_PKCS1_OAEP_PADDING with SHA-1 as both the OAEP hash and the MGF1 hash
 and an empty label; tests/chat/test_chat_node_crypto.py proves it against
 Node itself. Its public keys are PKCS#1 PEM ("BEGIN RSA PUBLIC KEY"); we
-send ours the same way and read both PKCS#1 and SubjectPublicKeyInfo."""
+send ours the same way and read both PKCS#1 and SubjectPublicKeyInfo.
+
+Our client also signs what it sends, with the same key (RSA-PSS, SHA-256):
+see signing.py. It says so with one line after the PEM block, which
+OpenSSL's PEM reader (Node's, and ours) skips."""
 
 import base64
 import binascii
@@ -13,7 +17,7 @@ import hashlib
 import os
 import stat
 
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -25,6 +29,11 @@ OAEP_OVERHEAD = 2 * hashes.SHA1.digest_size + 2
 # for the piece size every recipient shares.
 MIN_PEER_KEY_BITS = 2048
 PIECE_BYTES = MIN_PEER_KEY_BITS // 8 - OAEP_OVERHEAD  # 214
+
+
+PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=hashes.SHA256.digest_size)
+SIGNS_MARKER = "CTurn-Signs: rsa-pss-sha256"
+SAFETY_CODE_DOMAIN = b"cturn safety code v1\0"
 
 
 class BadKey(ValueError):
@@ -45,6 +54,45 @@ def public_pem(private_key):
         serialization.Encoding.PEM, serialization.PublicFormat.PKCS1).decode("ascii")
 
 
+def announced_pem(private_key):
+    """What we send as our public key: the PKCS#1 PEM and the line saying
+    that every message we send is signed with it."""
+    return public_pem(private_key) + SIGNS_MARKER + "\n"
+
+
+def announces_signing(pem):
+    return SIGNS_MARKER in pem.splitlines()
+
+
+def sign(private_key, data):
+    return base64.b64encode(private_key.sign(data, PSS, hashes.SHA256())).decode("ascii")
+
+
+def verify(public_key, signature, data):
+    """Whether `signature` (base64) is `public_key`'s RSA-PSS signature of `data`."""
+    try:
+        raw = base64.b64decode(signature.encode("ascii"), validate=True)
+        public_key.verify(raw, data, PSS, hashes.SHA256())
+        return True
+    except (InvalidSignature, ValueError, UnicodeEncodeError, binascii.Error):
+        return False
+
+
+def _spki(public_key):
+    return public_key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def safety_code(key_a, key_b):
+    """30 digits in groups of five that two people compute alike from their
+    two public keys, whichever side computes it: SHA-256 over both DER keys,
+    sorted and length-prefixed, each 5-byte group of the digest taken modulo
+    100000 (as Signal's safety numbers do)."""
+    digest = hashlib.sha256(SAFETY_CODE_DOMAIN + b"".join(
+        len(der).to_bytes(4, "big") + der for der in sorted((_spki(key_a), _spki(key_b))))).digest()
+    return " ".join(f"{int.from_bytes(digest[i:i + 5], 'big') % 100000:05}" for i in range(0, 30, 5))
+
+
 def load_public_key(pem):
     """A peer's public key from PKCS#1 or SubjectPublicKeyInfo PEM."""
     try:
@@ -62,9 +110,7 @@ def fingerprint(public_key):
     """SHA-256 of the key's DER SubjectPublicKeyInfo, in groups of four hex
     digits: the same key gives the same fingerprint whichever PEM flavour
     carried it, and `openssl pkey -pubin -outform DER | sha256sum` checks it."""
-    der = public_key.public_bytes(serialization.Encoding.DER,
-                                  serialization.PublicFormat.SubjectPublicKeyInfo)
-    digest = hashlib.sha256(der).hexdigest()
+    digest = hashlib.sha256(_spki(public_key)).hexdigest()
     return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
 
 
@@ -82,8 +128,12 @@ def decrypt(private_key, text):
 
 
 def load_or_create_identity(path):
-    """The private key kept in `path`, created there (mode 0600) on first use.
-    Returns (key, notice) where notice says what happened or what is wrong."""
+    """The private key kept in `path`, created there (mode 0600, its
+    directory 0700 if new) on first use. Returns (key, notice) where notice
+    says what happened or what is wrong."""
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

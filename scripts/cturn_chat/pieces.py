@@ -21,6 +21,12 @@ PLAIN_PIECE_BYTES = 8192
 # hold 211 bytes): a peer announcing more is not followed.
 MAX_PARTS = 512
 MAX_LINE_ID = 64
+# What reassembly may hold, whatever the server sends: a line that grows past
+# the longest line is released as it is; beyond the senders or the bytes
+# below, the oldest pending line is released.
+MAX_PENDING_LINE_BYTES = MAX_LINE_BYTES
+MAX_PENDING_SENDERS = 64
+MAX_PENDING_BYTES = 4 * 1024 * 1024
 
 
 def split(text, limit):
@@ -87,16 +93,22 @@ class _Pending:
     next_part: int
     chunks: list
     intact: bool
+    size: int = 0
 
 
 class Reassembler:
     """Joins each sender's pieces. The server keeps one sender's frames in
     order, so one pending line per sender is enough; anything that breaks the
     sequence (a missing, repeated or foreign piece) releases what was
-    gathered, marked incomplete, rather than holding it or guessing."""
+    gathered, marked incomplete, rather than holding it or guessing. What it
+    holds is bounded (MAX_PENDING_*): past a bound, the oldest pending line
+    is released, marked incomplete."""
 
-    def __init__(self):
-        self._pending = {}
+    def __init__(self, max_line_bytes=MAX_PENDING_LINE_BYTES, max_senders=MAX_PENDING_SENDERS,
+                 max_bytes=MAX_PENDING_BYTES):
+        self._pending = {}  # in the order the lines began
+        self._max_line_bytes, self._max_senders, self._max_bytes = max_line_bytes, max_senders, max_bytes
+        self._bytes = 0
 
     def add(self, sender, data, kind, fields):
         """Lines ready to show after this piece: none, one, or an
@@ -116,15 +128,27 @@ class Reassembler:
             pending = _Pending(line_id, parts, kind, part, [], intact=part == 1)
             self._pending[sender] = pending
         pending.chunks.append(data)
+        pending.size += len(data)
+        self._bytes += len(data)
         pending.next_part = part + 1
         if part == parts:
-            del self._pending[sender]
+            self._forget(sender)
             ready.append(Line(sender, b"".join(pending.chunks), kind, pending.intact))
+        elif pending.size > self._max_line_bytes:
+            ready.extend(self.release(sender))
+        while self._pending and (len(self._pending) > self._max_senders or self._bytes > self._max_bytes):
+            ready.extend(self.release(next(iter(self._pending))))
         return ready
+
+    def _forget(self, sender):
+        pending = self._pending.pop(sender, None)
+        if pending is not None:
+            self._bytes -= pending.size
+        return pending
 
     def release(self, sender):
         """What `sender` left unfinished (it left, or broke its sequence)."""
-        pending = self._pending.pop(sender, None)
+        pending = self._forget(sender)
         if pending is None:
             return []
         return [Line(sender, b"".join(pending.chunks), pending.kind, False)]

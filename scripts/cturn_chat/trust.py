@@ -4,7 +4,9 @@ client.js encrypts for whatever key the server hands it, so a server (or
 whoever runs it) can hand out its own key and read along. We remember the
 fingerprint of the first key each name presented on a server, and from then
 on a different key for that name is a warning and is not used until the
-user accepts it (/trust NAME).
+user accepts it (/trust NAME). With the fingerprint we remember whether
+that key signs what it sends (signing.py): once it has, a line said to come
+from it unsigned is a forgery, even if the announcement was stripped.
 
 Names are only unique on one server, so the store is keyed by server
 (`host:port` as given) and then by name. It is JSON in
@@ -15,6 +17,8 @@ import json
 import os
 import tempfile
 
+from .paths import config_path
+
 NEW, KNOWN, CHANGED = "new", "known", "changed"
 
 
@@ -23,8 +27,7 @@ class TrustStoreError(Exception):
 
 
 def default_path():
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(base, "cturn", "known_keys.json")
+    return config_path("known_keys.json")
 
 
 class TrustStore:
@@ -46,20 +49,42 @@ class TrustStore:
             raise TrustStoreError(f"{self.path} is not a known-keys file; repair or remove it")
         return data
 
+    def _entry(self, name):
+        """{"fingerprint": ..., "signs": bool} or None (a bare fingerprint
+        string is an entry written before keys signed)."""
+        entry = self._all.get(self.server, {}).get(name)
+        if isinstance(entry, str):
+            return {"fingerprint": entry, "signs": False}
+        return entry if isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str) else None
+
     def known(self, name):
         """The fingerprint remembered for `name` on this server, or None."""
-        return self._all.get(self.server, {}).get(name)
+        entry = self._entry(name)
+        return entry and entry["fingerprint"]
 
-    def check(self, name, fingerprint):
-        """NEW (remembered now), KNOWN or CHANGED (not remembered: see remember)."""
+    def signs(self, name):
+        """Whether the remembered key of `name` is known to sign."""
+        entry = self._entry(name)
+        return bool(entry and entry.get("signs") is True)
+
+    def names(self):
+        return list(self._all.get(self.server, {}))
+
+    def check(self, name, fingerprint, signs=False):
+        """NEW (remembered now), KNOWN or CHANGED (not remembered: see
+        remember). A known key that now says it signs is remembered so."""
         known = self.known(name)
         if known is None:
-            self.remember(name, fingerprint)
+            self.remember(name, fingerprint, signs)
             return NEW
-        return KNOWN if known == fingerprint else CHANGED
+        if known != fingerprint:
+            return CHANGED
+        if signs and not self.signs(name):
+            self.remember(name, fingerprint, True)
+        return KNOWN
 
-    def remember(self, name, fingerprint):
-        self._all.setdefault(self.server, {})[name] = fingerprint
+    def remember(self, name, fingerprint, signs=False):
+        self._all.setdefault(self.server, {})[name] = {"fingerprint": fingerprint, "signs": bool(signs)}
         self._save()
 
     def _save(self):

@@ -9,13 +9,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
+#include "cluster/node_core.hpp"
 #include "cluster/redis_connection.hpp"
 #include "cluster/room_event.hpp"
 #include "config.hpp"
-#include "net/hub_port.hpp"
+#include "hub/hub_port.hpp"
 
 namespace cturn {
 
@@ -40,9 +39,12 @@ struct cluster_timing {
 // Every frame a client gets about a room comes from that channel, so every
 // member of a room, on every node, sees the room's events in one order.
 //
-// Everything runs on one strand. Without Redis the node serves no one: its
-// clients get `Server unavailable` and are closed, new ones are turned away,
-// and it reconnects with backoff, starting afresh as a new node.
+// The decisions are node_core's, which has no I/O; this is its driver: it
+// keeps the links to Redis and the lease, hands the core every input on one
+// strand and performs the actions the core asks for. Without Redis the node
+// serves no one: its clients get `Server unavailable` and are closed, new
+// ones are turned away, and it reconnects with backoff, starting afresh as a
+// new node.
 class cluster_hub final : public hub_port {
  public:
   // The strand is made over the io_context's own executor type: one over a
@@ -62,7 +64,7 @@ class cluster_hub final : public hub_port {
               std::chrono::steady_clock::time_point arrived, std::function<void()> done) override;
   void fail(std::shared_ptr<participant> client, protocol_error error) override;
   void registration_deadline(std::shared_ptr<participant> client) override;
-  void disconnect(std::shared_ptr<participant> client, std::string reason) override;
+  void disconnect(std::shared_ptr<participant> client, disconnect_reason reason) override;
   void shutdown() override;
   metrics::gauges levels() const override {
     return {.connections = 0,
@@ -72,81 +74,32 @@ class cluster_hub final : public hub_port {
   bool healthy() const override { return serving_.load(std::memory_order_relaxed); }
 
  private:
-  enum class phase { connecting, serving, shutting_down };
-  using timer_ptr = std::shared_ptr<boost::asio::steady_timer>;
-
-  struct client_state {
-    std::shared_ptr<participant> self;
-    std::string name;  // empty until registered
-    std::string room;  // empty when in none
-    // A create, join, leave or self-addressed message is done when its own
-    // event comes back on the room's channel.
-    char awaiting = 0;  // 'C', 'J', 'L', 'M' or 0
-    std::string awaiting_room;
-    bool event_seen = false;
-    timer_ptr event_wait;
-    bool closing = false;
-  };
-  struct local_room {
-    std::vector<client_state*> members;  // in order of entry
-    std::size_t interest = 0;            // members, and clients on their way in
-    bool subscribed = false;
-    std::uint64_t epoch = 0;  // tells this room's subscription from an earlier one's
-    std::vector<timer_ptr> waiting_for_subscription;
-  };
-
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<bool> join_cluster();
   boost::asio::awaitable<void> keep_lease();
-  void lost(std::string_view why);
-
-  boost::asio::awaitable<void> run_batch(std::shared_ptr<participant> client, batch* lines,
-                                         std::chrono::steady_clock::time_point arrived,
-                                         std::function<void()> done);
-  boost::asio::awaitable<void> handle(const std::shared_ptr<participant>& client, command& request,
-                                      std::chrono::steady_clock::time_point arrived);
-  static void reject(participant& client, protocol_error error);
+  // Runs `input` on the core, on the strand, then performs what it asks for.
+  template <typename Input>
+  void post(Input input);
+  void perform();
+  redis_connection::reply_handler on_command_error();
+  void close_links();
   // The gauges the metrics endpoint reads from other threads.
   void update_levels();
-  boost::asio::awaitable<void> register_name(std::shared_ptr<participant> client,
-                                             set_username& request);
-  boost::asio::awaitable<void> enter_room(std::shared_ptr<participant> client, std::string room,
-                                          char kind);
-  boost::asio::awaitable<void> leave_current_room(std::shared_ptr<participant> client);
-  void publish_message(client_state& client, cturn::send_message& request);
-  // Waits until the client's own event came back; false if the client is gone.
-  boost::asio::awaitable<bool> await_own_event(const std::shared_ptr<participant>& client);
-  // Runs a script; an error reply means the node cannot go on (lost()).
-  boost::asio::awaitable<redis_reply> run_script(const std::string& script,
-                                                 std::vector<std::string> arguments);
-
-  boost::asio::awaitable<bool> subscribe(const std::string& room);
-  void add_interest(const std::string& room);
-  void drop_interest(const std::string& room);
-  void on_room_event(const std::string& room, std::string_view payload);
-  void deliver_to(const local_room& room, const frame& bytes, const client_state* except = nullptr);
-  void signal_own_event(client_state& client);
-
-  client_state* find(const participant* client);
-  void forget(client_state& client, std::string_view reason);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   server_config config_;
   cluster_timing timing_;
+  node_core core_;
   redis_connection commands_;
   redis_connection events_;
   // Lease renewals and reaping on a connection of their own: behind a burst
   // of PUBLISHes on commands_, a renewal's reply could come too late and
   // make a busy but healthy node give up.
   redis_connection leases_;
-  phase phase_ = phase::connecting;
-  std::string node_;  // this node's id while serving
+  bool shutting_down_ = false;
   std::string previous_node_;
+  std::string publish_sha_;  // scripts::publish_message, loaded by join_cluster
   std::chrono::steady_clock::time_point last_renewal_;
-  std::uint64_t next_epoch_ = 1;
-  std::unordered_map<const participant*, client_state> clients_;
-  std::unordered_map<std::string, client_state*> names_;
-  std::unordered_map<std::string, local_room> rooms_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::atomic<bool> serving_{false};
   std::atomic<std::size_t> users_{0};

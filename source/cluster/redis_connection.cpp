@@ -14,12 +14,13 @@
 #include <boost/asio/write.hpp>
 #include <new>
 
+#include "net/use_tuple.hpp"
+
 namespace cturn {
 namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 redis_reply convert(const redisReply& raw) {
   redis_reply reply;

@@ -7,7 +7,7 @@ namespace {
 // are prepended to each.
 constexpr const char* prelude = R"lua(
 local function lease_alive(node)
-  return redis.call('EXISTS', 'cturn:lease:' .. node) == 1
+  return redis.call('EXISTS', K.lease .. node) == 1
 end
 local function require_lease(node)
   if not lease_alive(node) then
@@ -15,7 +15,7 @@ local function require_lease(node)
   end
 end
 local function owns(node, name)
-  return redis.call('GET', 'cturn:user:' .. name) == node
+  return redis.call('GET', K.user .. name) == node
 end
 -- A name this node no longer holds means the cluster has given it up.
 local function require_holder(node, name)
@@ -26,13 +26,21 @@ local function require_holder(node, name)
 end
 -- Takes `name` out of its room; the members left hear `tag`.
 local function leave(name, tag)
-  local room = redis.call('GET', 'cturn:where:' .. name)
+  local room = redis.call('GET', K.where .. name)
   if not room then
     return false
   end
-  redis.call('LREM', 'cturn:room:' .. room, 1, name)
-  redis.call('DEL', 'cturn:where:' .. name)
-  redis.call('PUBLISH', 'cturn:room-channel:' .. room, tag .. '\n' .. name)
+  redis.call('LREM', K.room .. room, 1, name)
+  redis.call('DEL', K.where .. name)
+  -- Redis deletes an empty list: the room is gone, and so is its skeleton.
+  if redis.call('EXISTS', K.room .. room) == 0 then
+    local skeleton = redis.call('GET', K.room_skeleton_of .. room)
+    if skeleton then
+      redis.call('DEL', K.room_skeleton .. skeleton)
+    end
+    redis.call('DEL', K.room_skeleton_of .. room)
+  end
+  redis.call('PUBLISH', K.room_channel .. room, tag .. '\n' .. name)
   return true
 end
 local function drop(node, name)
@@ -40,17 +48,28 @@ local function drop(node, name)
     return
   end
   leave(name, 'D')
-  local skeleton = redis.call('GET', 'cturn:skeleton-of:' .. name)
+  local skeleton = redis.call('GET', K.skeleton_of .. name)
   if skeleton then
-    redis.call('DEL', 'cturn:skeleton:' .. skeleton)
+    redis.call('DEL', K.skeleton .. skeleton)
   end
-  redis.call('DEL', 'cturn:user:' .. name, 'cturn:key:' .. name, 'cturn:skeleton-of:' .. name)
-  redis.call('SREM', 'cturn:node-users:' .. node, name)
+  redis.call('DEL', K.user .. name, K.key .. name, K.skeleton_of .. name)
+  redis.call('SREM', K.node_users .. node, name)
 end
 )lua";
 
+// The key names of keys.hpp as a Lua table K, so that every name is spelled
+// once, in C++.
+std::string key_table() {
+  std::string table = "local K = {";
+  for (const auto& [field, prefix] : keys::all) {
+    table.append(field).append(" = '").append(prefix).append("', ");
+  }
+  table.append("}\n");
+  return table;
+}
+
 std::string with_prelude(const char* body) {
-  return std::string(prelude) + body;
+  return key_table() + prelude + body;
 }
 
 }  // namespace
@@ -60,52 +79,59 @@ local node, name, key, skeleton = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 require_lease(node)
 -- A name that looks like one in use is taken too (an exact match has the
 -- same skeleton); the skeleton is held for as long as the name.
-if redis.call('EXISTS', 'cturn:skeleton:' .. skeleton) == 1 then
+if redis.call('EXISTS', K.skeleton .. skeleton) == 1 then
   return 0
 end
-if not redis.call('SET', 'cturn:user:' .. name, node, 'NX') then
+if not redis.call('SET', K.user .. name, node, 'NX') then
   return 0
 end
-redis.call('SET', 'cturn:skeleton:' .. skeleton, name)
-redis.call('SET', 'cturn:skeleton-of:' .. name, skeleton)
+redis.call('SET', K.skeleton .. skeleton, name)
+redis.call('SET', K.skeleton_of .. name, skeleton)
 if key ~= '' then
-  redis.call('SET', 'cturn:key:' .. name, key)
+  redis.call('SET', K.key .. name, key)
 end
-redis.call('SADD', 'cturn:node-users:' .. node, name)
+redis.call('SADD', K.node_users .. node, name)
 return 1
 )lua");
 
 const std::string create_room = with_prelude(R"lua(
-local node, name, room = ARGV[1], ARGV[2], ARGV[3]
+local node, name, room, skeleton = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 require_holder(node, name)
-local members = 'cturn:room:' .. room
+-- A room that looks like one that exists exists too (an exact match has the
+-- same skeleton); the skeleton is held for as long as the room.
+if redis.call('EXISTS', K.room_skeleton .. skeleton) == 1 then
+  return 0
+end
+local members = K.room .. room
 if redis.call('EXISTS', members) == 1 then
   return 0
 end
+redis.call('SET', K.room_skeleton .. skeleton, room)
+redis.call('SET', K.room_skeleton_of .. room, skeleton)
 redis.call('RPUSH', members, name)
-redis.call('SET', 'cturn:where:' .. name, room)
-redis.call('PUBLISH', 'cturn:room-channel:' .. room, 'C\n' .. name)
+redis.call('SET', K.where .. name, room)
+redis.call('PUBLISH', K.room_channel .. room, 'C\n' .. name)
 return 1
 )lua");
 
 const std::string join_room = with_prelude(R"lua(
 local node, name, room = ARGV[1], ARGV[2], ARGV[3]
 require_holder(node, name)
-local members = 'cturn:room:' .. room
+local members = K.room .. room
 if redis.call('EXISTS', members) == 0 then
   return 0
 end
 local keys = {}
 for _, member in ipairs(redis.call('LRANGE', members, 0, -1)) do
-  local key = redis.call('GET', 'cturn:key:' .. member)
+  local key = redis.call('GET', K.key .. member)
   if key then
     keys[#keys + 1] = key
   end
 end
 redis.call('RPUSH', members, name)
-redis.call('SET', 'cturn:where:' .. name, room)
-local own = redis.call('GET', 'cturn:key:' .. name) or '\n'
-redis.call('PUBLISH', 'cturn:room-channel:' .. room,
+redis.call('SET', K.where .. name, room)
+local own = redis.call('GET', K.key .. name) or '\n'
+redis.call('PUBLISH', K.room_channel .. room,
            'J\n' .. name .. '\n' .. own .. table.concat(keys))
 return 1
 )lua");
@@ -119,6 +145,16 @@ end
 return 0
 )lua");
 
+const std::string publish_message = with_prelude(R"lua(
+local node, name, room, payload = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+-- The fence: checked by Redis in the step that publishes, so that a message
+-- a node sent before the cluster gave it up (bytes that reach Redis late,
+-- after a pause or a partition) cannot speak for the name's next holder.
+require_holder(node, name)
+redis.call('PUBLISH', K.room_channel .. room, payload)
+return 1
+)lua");
+
 const std::string drop_name = with_prelude(R"lua(
 drop(ARGV[1], ARGV[2])
 return 1
@@ -126,26 +162,38 @@ return 1
 
 const std::string reap_nodes = with_prelude(R"lua(
 if ARGV[1] then
-  redis.call('DEL', 'cturn:lease:' .. ARGV[1])
+  redis.call('DEL', K.lease .. ARGV[1])
 end
 local reaped = 0
-for _, node in ipairs(redis.call('SMEMBERS', 'cturn:nodes')) do
+for _, node in ipairs(redis.call('SMEMBERS', K.nodes)) do
   if not lease_alive(node) then
-    for _, name in ipairs(redis.call('SMEMBERS', 'cturn:node-users:' .. node)) do
+    for _, name in ipairs(redis.call('SMEMBERS', K.node_users .. node)) do
       drop(node, name)
     end
-    redis.call('DEL', 'cturn:node-users:' .. node)
-    redis.call('SREM', 'cturn:nodes', node)
+    redis.call('DEL', K.node_users .. node)
+    redis.call('SREM', K.nodes, node)
     reaped = reaped + 1
   end
 end
 return reaped
 )lua");
 
+std::string skeleton_key(std::string_view skeleton) {
+  std::string key(keys::skeleton);
+  key.append(skeleton);
+  return key;
+}
+
 std::string channel_of(std::string_view room) {
-  std::string channel(channel_prefix);
+  std::string channel(keys::room_channel);
   channel.append(room);
   return channel;
+}
+
+std::string lease_key(std::string_view node) {
+  std::string key(keys::lease);
+  key.append(node);
+  return key;
 }
 
 }  // namespace cturn::scripts

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "hub/registration.hpp"
 #include "log.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/names.hpp"
+#include "protocol/notice.hpp"
 #include "text/confusable_skeleton.hpp"
 
 namespace cturn {
@@ -21,10 +23,8 @@ void room_hub::handle(participant& client, command&& request) {
   if (found == clients_.end() || found->second.closing)
     return;
   client_state& state = found->second;
-  if (state.username.empty() && !std::holds_alternative<set_username>(request)) {
-    reject(client, protocol_error::username_required);
-    return;
-  }
+  if (const auto refused = check_registered(state, request))
+    return reject(client, *refused);
   std::visit([&](auto& typed) { on_command(state, typed); }, request);
 }
 
@@ -46,22 +46,22 @@ void room_hub::fail(participant& client, protocol_error error) {
 
 void room_hub::registration_deadline(participant& client) {
   const auto found = clients_.find(&client);
-  if (found != clients_.end() && found->second.username.empty())
+  if (found != clients_.end() && found->second.name.empty())
     fail(client, protocol_error::username_timeout);
 }
 
-void room_hub::disconnect(participant& client, std::string_view reason) {
+void room_hub::disconnect(participant& client, disconnect_reason reason) {
   const auto found = clients_.find(&client);
   if (found != clients_.end())
-    announce(remove_client(found), reason);
+    announce(remove_client(found), log_text(reason));
 }
 
 room_hub::departure room_hub::remove_client(client_map::iterator found) noexcept {
   client_state& state = found->second;
   departure gone;
   gone.id = state.self->connection_id();
-  gone.username = std::move(state.username);
-  if (state.current_room != nullptr)
+  gone.username = std::move(state.name);
+  if (state.room != nullptr)
     gone.remaining = detach_from_room(state, gone.deleted_room);
   if (!gone.username.empty()) {
     usernames_.erase(gone.username);
@@ -73,7 +73,8 @@ room_hub::departure room_hub::remove_client(client_map::iterator found) noexcept
 
 void room_hub::announce(const departure& gone, std::string_view reason) {
   if (gone.remaining != nullptr || !gone.deleted_room.empty())
-    announce_exit(gone.remaining, gone.username, "disconnected", gone.deleted_room);
+    announce_exit(gone.remaining, gone.deleted_room, gone.username,
+                  room_fanout::exit_kind::disconnected, nullptr);
   log_event(log_level::info, "disconnect",
             {{"id", gone.id}, {"user", gone.username}, {"reason", reason}});
 }
@@ -82,12 +83,12 @@ void room_hub::shutdown() {
   if (shutting_down_)
     return;
   shutting_down_ = true;
-  const frame notice = encode_system("Server shutting down");
+  const frame notice_frame = encode_notice(notice::shutting_down);
   for (auto& [self, state] : clients_) {
     if (state.closing)
       continue;
     state.closing = true;
-    self->deliver(notice);
+    self->deliver(notice_frame);
     self->close_after_flush();
   }
 }
@@ -101,65 +102,68 @@ std::optional<std::vector<std::string>> room_hub::room_members(std::string_view 
   if (found == rooms_.end())
     return std::nullopt;
   std::vector<std::string> names;
-  for (const client_state* member : found->second.members)
-    names.push_back(member->username);
+  for (const local_member* member : found->second.members)
+    names.push_back(member->name);
   return names;
 }
 
 void room_hub::on_command(client_state& client, set_username& request) {
   participant& self = *client.self;
-  if (!client.username.empty())
-    return reject(self, protocol_error::username_already_set);
-  auto name = normalize_username(request.name);
-  if (!name)
-    return reject(self, name.error());
+  auto claim = prepare_claim(client, request);
+  if (!claim)
+    return reject(self, claim.error());
   // The name itself, or one that looks the same, is in use: both are "taken"
   // (an exact match has the same skeleton).
-  std::string skeleton = confusable_skeleton(*name);
-  if (skeletons_.contains(skeleton))
-    return reject(self, protocol_error::username_taken);
-  if (!request.public_key_valid)
-    return reject(self, protocol_error::public_key_invalid);
+  if (const auto refused =
+          claim_verdict(skeletons_.contains(claim->skeleton), request.public_key_valid))
+    return reject(self, *refused);
 
   // Everything that can fail comes before the first change of state.
-  std::optional<frame> key_frame;
-  if (request.public_key)
-    key_frame = encode_public_key(*name, *request.public_key);
-  const frame welcome = encode_welcome("Username set to: " + *name);
-  skeletons_.insert(skeleton);
-  usernames_.emplace(*name, &client);
-  client.username = std::move(*name);
-  client.skeleton = std::move(skeleton);
-  client.public_key_frame = std::move(key_frame);
-  log_event(log_level::info, "username", {{"id", self.connection_id()}, {"user", client.username}});
+  const frame welcome = encode_notice(notice::username_set, claim->name);
+  skeletons_.insert(claim->skeleton);
+  usernames_.emplace(claim->name, &client);
+  client.name = std::move(claim->name);
+  client.skeleton = std::move(claim->skeleton);
+  client.public_key_frame = std::move(claim->key_frame);
+  log_event(log_level::info, "username", {{"id", self.connection_id()}, {"user", client.name}});
   self.deliver(welcome);
   self.registered();
 }
 
 void room_hub::on_command(client_state& client, create_room& request) {
   participant& self = *client.self;
-  if (client.current_room != nullptr)
+  if (client.room != nullptr)
     return reject(self, protocol_error::leave_room_first);
   auto name = normalize_room_name(request.name);
   if (!name)
     return reject(self, name.error());
-  if (rooms_.find(*name) != rooms_.end())
+  // As for usernames: a room that looks like one that exists exists (an
+  // exact match has the same skeleton). `join` wants the exact name.
+  std::string skeleton = confusable_skeleton(*name);
+  if (room_skeletons_.contains(skeleton))
     return reject(self, protocol_error::room_exists);
 
-  // Built whole before it is inserted, so a failed allocation leaves no
-  // room without members behind.
-  room fresh{.name = *name, .members = {&client}};
-  room& target = rooms_.emplace(std::move(*name), std::move(fresh)).first->second;
-  client.current_room = &target;
-  log_event(log_level::info, "room-created", {{"room", target.name}, {"user", client.username}});
-  self.deliver(encode_welcome("Created and joined room: " + target.name));
-  broadcast(target, encode_system(client.username + " created the room"));
-  enter_room(client, target);
+  // Room for the creator is made before the room is inserted: adding the
+  // creator then cannot fail and leave a room without members behind.
+  room_state fresh;
+  fresh.name = *name;
+  fresh.skeleton = skeleton;
+  fresh.members.reserve(1);
+  const auto held = room_skeletons_.insert(std::move(skeleton)).first;
+  room_state* created = nullptr;
+  try {
+    created = &rooms_.emplace(std::move(*name), std::move(fresh)).first->second;
+  } catch (...) {
+    room_skeletons_.erase(held);
+    throw;
+  }
+  log_event(log_level::info, "room-created", {{"room", created->name}, {"user", client.name}});
+  room_fanout::created(*created, client.name, &client);
 }
 
 void room_hub::on_command(client_state& client, join_room& request) {
   participant& self = *client.self;
-  if (client.current_room != nullptr)
+  if (client.room != nullptr)
     return reject(self, protocol_error::leave_room_first);
   const auto name = normalize_room_name(request.name);
   if (!name)
@@ -168,80 +172,64 @@ void room_hub::on_command(client_state& client, join_room& request) {
   if (found == rooms_.end())
     return reject(self, protocol_error::room_missing);
 
-  room& target = found->second;
-  target.members.push_back(&client);
-  client.current_room = &target;
-  self.deliver(encode_welcome("Joined room: " + target.name));
-  broadcast(target, encode_system(client.username + " joined the room"), &client);
-  enter_room(client, target);
+  local_room& target = found->second;
+  const std::vector<frame> keys = keys_of_members(target);
+  room_fanout::joined(target, client.name,
+                      client.public_key_frame ? &*client.public_key_frame : nullptr, &client, keys);
 }
 
 void room_hub::on_command(client_state& client, leave_room&) {
-  participant& self = *client.self;
-  if (client.current_room == nullptr)
-    return reject(self, protocol_error::not_in_room);
+  if (client.room == nullptr)
+    return reject(*client.self, protocol_error::not_in_room);
   std::string deleted_name;
-  room* remaining = detach_from_room(client, deleted_name);
-  announce_exit(remaining, client.username, "left the room", deleted_name);
-  self.deliver(
-      encode_welcome("Left room: " + (remaining != nullptr ? remaining->name : deleted_name)));
+  const local_room* remaining = detach_from_room(client, deleted_name);
+  announce_exit(remaining, deleted_name, client.name, room_fanout::exit_kind::left, client.self);
 }
 
 void room_hub::on_command(client_state& client, send_message& request) {
-  if (client.current_room == nullptr)
+  if (client.room == nullptr)
     return reject(*client.self, protocol_error::join_room_first);
-  const room& target = *client.current_room;
-  const frame bytes = encode_message(client.username, request.body);
+  const local_room& target = *client.room;
+  const frame bytes = encode_message(client.name, request.body);
   if (!request.to)
-    return broadcast(target, bytes, &client);
-
-  // A recipient outside the room is not an error: clients keep addressing
-  // members that have just left.
+    return room_fanout::broadcast_message(target, client.name, bytes);
   const auto recipient = usernames_.find(*request.to);
-  if (recipient != usernames_.end() && recipient->second->current_room == &target)
-    recipient->second->self->deliver(bytes);
+  room_fanout::direct_message(target, recipient == usernames_.end() ? nullptr : recipient->second,
+                              bytes);
 }
 
-// The key exchange that follows every entry into a room.
-void room_hub::enter_room(client_state& client, room& target) {
-  for (const client_state* member : target.members) {
-    if (member != &client && member->public_key_frame)
-      client.self->deliver(*member->public_key_frame);
+std::vector<frame> room_hub::keys_of_members(const local_room& target) {
+  std::vector<frame> keys;
+  for (const local_member* member : target.members) {
+    // Every member of a room here is one of this hub's clients.
+    const auto& state = static_cast<const client_state&>(*member);
+    if (state.public_key_frame)
+      keys.push_back(*state.public_key_frame);
   }
-  if (client.public_key_frame)
-    broadcast(target, *client.public_key_frame, &client);
+  return keys;
 }
 
-room_hub::room* room_hub::detach_from_room(client_state& client,
-                                           std::string& deleted_name) noexcept {
-  room& current = *client.current_room;
-  client.current_room = nullptr;
-  std::erase(current.members, &client);
+local_room* room_hub::detach_from_room(client_state& client, std::string& deleted_name) noexcept {
+  local_room& current = *client.room;
+  room_fanout::remove(current, client);
   if (!current.members.empty())
     return &current;
   const auto found = rooms_.find(current.name);
+  room_skeletons_.erase(found->second.skeleton);
   deleted_name = std::move(found->second.name);
   rooms_.erase(found);
   return nullptr;
 }
 
-void room_hub::announce_exit(room* remaining, std::string_view user, std::string_view verb,
-                             std::string_view deleted_name) {
+void room_hub::announce_exit(const local_room* remaining, std::string_view deleted_name,
+                             std::string_view user, room_fanout::exit_kind how,
+                             participant* leaver) {
   if (remaining == nullptr) {
     log_event(log_level::info, "room-deleted", {{"room", deleted_name}});
+    room_fanout::announce_exit({}, deleted_name, user, how, leaver);
     return;
   }
-  std::string notice(user);
-  notice.push_back(' ');
-  notice.append(verb);
-  broadcast(*remaining, encode_system(notice));
-}
-
-void room_hub::broadcast(const room& target, const frame& bytes, const client_state* except) {
-  for (const client_state* member : target.members) {
-    if (member != except)
-      member->self->deliver(bytes);
-  }
+  room_fanout::announce_exit(remaining->members, remaining->name, user, how, leaver);
 }
 
 }  // namespace cturn

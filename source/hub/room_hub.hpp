@@ -10,7 +10,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "disconnect_reason.hpp"
+#include "hub/local_room.hpp"
 #include "hub/participant.hpp"
+#include "hub/room_fanout.hpp"
 #include "protocol/command.hpp"
 #include "protocol/error.hpp"
 #include "protocol/frame.hpp"
@@ -46,7 +49,7 @@ class room_hub {
 
   // Forgets the connection: leaves its room, frees its username. Nothing
   // happens for a connection the hub has already let go (fail()).
-  void disconnect(participant& client, std::string_view reason);
+  void disconnect(participant& client, disconnect_reason reason);
 
   // Tells every client `Server shutting down` and closes them all.
   void shutdown();
@@ -60,21 +63,17 @@ class room_hub {
   std::optional<std::vector<std::string>> room_members(std::string_view room) const;
 
  private:
-  struct room;
-  struct client_state {
-    participant* self = nullptr;
-    std::string username;  // empty until registered
+  // A client's own state beside what the fan-out sees of it.
+  struct client_state : local_member {
     // The username's confusable skeleton: no other name in use may share it.
     std::string skeleton;
     // The client's `pubkey` frame, encoded once at registration: it is sent
     // to everyone in every room the client enters, and to everyone who joins.
     std::optional<frame> public_key_frame;
-    room* current_room = nullptr;
     bool closing = false;
   };
-  struct room {
-    std::string name;
-    std::vector<client_state*> members;  // in order of entry
+  struct room_state : local_room {
+    std::string skeleton;  // see room_skeletons_
   };
 
   struct string_hash {
@@ -94,32 +93,35 @@ class room_hub {
 
   using client_map = std::unordered_map<participant*, client_state>;
 
-  void enter_room(client_state& client, room& target);
+  // The keys of the room's members, in their order of entry.
+  static std::vector<frame> keys_of_members(const local_room& target);
   // Takes the client out of its room and deletes the room once it is empty;
   // cannot fail. Returns the room if members remain, else nullptr with the
   // deleted room's name in `deleted_name`.
-  room* detach_from_room(client_state& client, std::string& deleted_name) noexcept;
-  // Tells the room that `user` left it (`<user> <verb>`), or logs its deletion.
-  void announce_exit(room* remaining, std::string_view user, std::string_view verb,
-                     std::string_view deleted_name);
+  local_room* detach_from_room(client_state& client, std::string& deleted_name) noexcept;
+  // Tells the room's remaining members how `user` went (and a leaver its
+  // welcome), or logs the room's deletion.
+  void announce_exit(const local_room* remaining, std::string_view deleted_name,
+                     std::string_view user, room_fanout::exit_kind how, participant* leaver);
 
   // What is left to tell once a client is gone.
   struct departure {
     std::uint64_t id = 0;
     std::string username;
-    room* remaining = nullptr;  // its room, if members remain
-    std::string deleted_room;   // its room's name, if it was the last member
+    local_room* remaining = nullptr;  // its room, if members remain
+    std::string deleted_room;         // its room's name, if it was the last member
   };
   // Removes every trace of the client with operations that cannot fail.
   departure remove_client(client_map::iterator found) noexcept;
   void announce(const departure& gone, std::string_view reason);
-  void broadcast(const room& target, const frame& bytes, const client_state* except = nullptr);
 
   client_map clients_;
   string_map<client_state*> usernames_;
   // The skeletons of the names in usernames_ (see confusable_skeleton).
   std::unordered_set<std::string, string_hash, std::equal_to<>> skeletons_;
-  string_map<room> rooms_;
+  string_map<room_state> rooms_;
+  // The skeletons of the names in rooms_: no two rooms look alike.
+  std::unordered_set<std::string, string_hash, std::equal_to<>> room_skeletons_;
   bool shutting_down_ = false;
 };
 

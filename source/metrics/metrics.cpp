@@ -137,24 +137,30 @@ void observe_handoff(std::chrono::steady_clock::duration elapsed, std::uint64_t 
                      std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
 }
 
-disconnect_reason reason_of(std::string_view stop_reason) {
-  if (stop_reason == "eof")
-    return disconnect_reason::eof;
-  if (stop_reason == "reset" || stop_reason == "broken pipe")
-    return disconnect_reason::reset;
-  if (stop_reason == "keepalive timeout")
-    return disconnect_reason::timeout;
-  if (stop_reason == "line too long")
-    return disconnect_reason::line_too_long;
-  if (stop_reason == "slow consumer")
-    return disconnect_reason::slow_consumer;
-  if (stop_reason == "closed by server" || stop_reason == "closed")
-    return disconnect_reason::closed_by_server;
-  if (stop_reason == "close deadline")
-    return disconnect_reason::close_deadline;
-  if (stop_reason == "internal error")
-    return disconnect_reason::internal_error;
-  return disconnect_reason::network_error;
+disconnect_label label_of_reason(cturn::disconnect_reason reason) noexcept {
+  switch (reason) {
+    case cturn::disconnect_reason::eof:
+      return disconnect_label::eof;
+    case cturn::disconnect_reason::reset:
+    case cturn::disconnect_reason::broken_pipe:
+      return disconnect_label::reset;
+    case cturn::disconnect_reason::keepalive_timeout:
+      return disconnect_label::timeout;
+    case cturn::disconnect_reason::line_too_long:
+      return disconnect_label::line_too_long;
+    case cturn::disconnect_reason::slow_consumer:
+      return disconnect_label::slow_consumer;
+    case cturn::disconnect_reason::closed:
+    case cturn::disconnect_reason::closed_by_server:
+      return disconnect_label::closed_by_server;
+    case cturn::disconnect_reason::close_deadline:
+      return disconnect_label::close_deadline;
+    case cturn::disconnect_reason::internal_error:
+      return disconnect_label::internal_error;
+    case cturn::disconnect_reason::network_error:
+      break;
+  }
+  return disconnect_label::network_error;
 }
 
 totals collect() {
@@ -207,8 +213,8 @@ std::string exposition(const totals& counted, const gauges& levels) {
   out.sample("cturn_bytes_received_total", counted.bytes_received);
   out.family("cturn_bytes_sent_total", "counter", "Bytes written to clients.");
   out.sample("cturn_bytes_sent_total", counted.bytes_sent);
-  labelled<disconnect_reason>(out, "cturn_disconnects_total", "counter",
-                              "Connections ended, by reason.", "reason", counted.disconnects);
+  labelled<disconnect_label>(out, "cturn_disconnects_total", "counter",
+                             "Connections ended, by reason.", "reason", counted.disconnects);
   out.family("cturn_slow_consumers_total", "counter",
              "Clients cut off because their pending output passed the limit.");
   out.sample("cturn_slow_consumers_total", counted.slow_consumers);
@@ -257,7 +263,7 @@ std::string_view label_of(command_kind kind) {
   return names[static_cast<std::size_t>(kind)];
 }
 
-std::string_view label_of(disconnect_reason reason) {
+std::string_view label_of(disconnect_label reason) {
   constexpr std::string_view names[] = {
       "eof",           "reset",         "timeout",          "network_error",
       "line_too_long", "slow_consumer", "closed_by_server", "close_deadline",

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "disconnect_reason.hpp"
 #include "protocol/error.hpp"
 
 namespace cturn::metrics {
@@ -32,7 +33,7 @@ enum class command_kind { username, create, join, leave, message };
 inline constexpr std::size_t command_kinds = 5;
 
 // Why a connection ended: a small fixed set of label values.
-enum class disconnect_reason {
+enum class disconnect_label {
   eof,
   reset,
   timeout,
@@ -86,7 +87,8 @@ inline void count_error(protocol_error error) {
 // `messages` messages that took `elapsed` each (a batch read at once and
 // handed off together is timed once, at its end).
 void observe_handoff(std::chrono::steady_clock::duration elapsed, std::uint64_t messages = 1);
-disconnect_reason reason_of(std::string_view stop_reason);
+// The metric label a disconnect is counted under.
+disconnect_label label_of_reason(cturn::disconnect_reason reason) noexcept;
 
 // Every thread's counters added up.
 struct totals {
@@ -118,7 +120,7 @@ struct gauges {
 std::string exposition(const totals& counted, const gauges& levels);
 
 std::string_view label_of(command_kind kind);
-std::string_view label_of(disconnect_reason reason);
+std::string_view label_of(disconnect_label reason);
 std::string_view label_of(rejection reason);
 std::string_view label_of(health_check_kind kind);
 std::string_view label_of(protocol_error error);

@@ -1,6 +1,6 @@
 #include "net/hub_service.hpp"
 
-#include "protocol/encode.hpp"
+#include "protocol/notice.hpp"
 
 namespace cturn {
 
@@ -11,7 +11,7 @@ void hub_service::connect(std::shared_ptr<participant> client) {
     metrics::local().rejected[static_cast<std::size_t>(metrics::rejection::shutting_down)].add();
     log_event(log_level::info, "turned-away",
               {{"id", client->connection_id()}, {"reason", "shutting down"}});
-    client->deliver(encode_system("Server shutting down"));
+    client->deliver(encode_notice(notice::shutting_down));
     client->close_after_flush();
   });
 }
@@ -50,10 +50,8 @@ void hub_service::registration_deadline(std::shared_ptr<participant> client) {
   post([client = std::move(client)](room_hub& hub) { hub.registration_deadline(*client); });
 }
 
-void hub_service::disconnect(std::shared_ptr<participant> client, std::string reason) {
-  post([client = std::move(client), reason = std::move(reason)](room_hub& hub) {
-    hub.disconnect(*client, reason);
-  });
+void hub_service::disconnect(std::shared_ptr<participant> client, disconnect_reason reason) {
+  post([client = std::move(client), reason](room_hub& hub) { hub.disconnect(*client, reason); });
 }
 
 void hub_service::shutdown() {

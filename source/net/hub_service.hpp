@@ -7,9 +7,9 @@
 #include <exception>
 #include <utility>
 
+#include "hub/hub_port.hpp"
 #include "hub/room_hub.hpp"
 #include "log.hpp"
-#include "net/hub_port.hpp"
 
 namespace cturn {
 
@@ -27,7 +27,7 @@ class hub_service final : public hub_port {
               std::chrono::steady_clock::time_point arrived, std::function<void()> done) override;
   void fail(std::shared_ptr<participant> client, protocol_error error) override;
   void registration_deadline(std::shared_ptr<participant> client) override;
-  void disconnect(std::shared_ptr<participant> client, std::string reason) override;
+  void disconnect(std::shared_ptr<participant> client, disconnect_reason reason) override;
   void shutdown() override;
   metrics::gauges levels() const override {
     return {.connections = 0,

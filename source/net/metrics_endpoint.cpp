@@ -14,6 +14,7 @@
 
 #include "log.hpp"
 #include "net/listener.hpp"
+#include "net/use_tuple.hpp"
 
 namespace cturn {
 namespace {
@@ -22,7 +23,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // A request must have arrived whole this long after the connection became
 // idle (accepted, or its last answer written); an answer must be written
 // within as long. Prometheus sends its request at once, and opens a new

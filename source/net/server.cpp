@@ -14,22 +14,20 @@
 #include <thread>
 #include <vector>
 
-#include "cluster/cluster_hub.hpp"
 #include "log.hpp"
 #include "metrics/metrics.hpp"
 #include "net/client_source.hpp"
-#include "net/hub_service.hpp"
 #include "net/listener.hpp"
 #include "net/proxy_header.hpp"
 #include "net/session.hpp"
 #include "net/supervised.hpp"
+#include "net/use_tuple.hpp"
 
 namespace cturn {
 namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // File descriptors kept back from clients for the listener, logs and the
 // short-lived sockets that tell extra clients the server is full.
@@ -107,18 +105,9 @@ asio::awaitable<void> refuse_connection(std::shared_ptr<tcp::socket> client, pro
   client->close(ignored);
 }
 
-// The room hub of one node on its own, or a node of a cluster over Redis.
-std::unique_ptr<hub_port> make_hub(asio::io_context& io, const server_config& config) {
-  if (config.redis_host.empty())
-    return std::make_unique<hub_service>(io.get_executor());
-  auto hub = std::make_unique<cluster_hub>(io, config);
-  hub->start();
-  return hub;
-}
-
 }  // namespace
 
-server::server(server_config config)
+server::server(server_config config, const hub_factory& make_hub)
     : config_(std::move(config)),
       control_(asio::make_strand(io_)),
       acceptor_(control_),

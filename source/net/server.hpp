@@ -8,24 +8,30 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "config.hpp"
+#include "hub/hub_port.hpp"
 #include "metrics/metrics.hpp"
 #include "net/connection_registry.hpp"
-#include "net/hub_port.hpp"
 #include "net/metrics_endpoint.hpp"
 #include "net/source_limiter.hpp"
 
 namespace cturn {
 
+// Makes the hub the sessions talk to, on the server's io_context. Only the
+// composition root (main.cpp) knows which hubs there are.
+using hub_factory =
+    std::function<std::unique_ptr<hub_port>(boost::asio::io_context&, const server_config&)>;
+
 // The listener, the I/O threads, the signal handling and the shutdown
 // sequence. run() blocks until the server has stopped.
 class server {
  public:
-  explicit server(server_config config);
+  server(server_config config, const hub_factory& make_hub);
 
   // 0 after a clean shutdown; 1 when the listener cannot be set up.
   int run();

@@ -15,17 +15,18 @@
 #include <span>
 #include <utility>
 
+#include "hub/hub_port.hpp"
 #include "log.hpp"
 #include "metrics/metrics.hpp"
-#include "net/hub_port.hpp"
+#include "net/dead_peer_options.hpp"
 #include "net/read_buffer_pool.hpp"
+#include "net/use_tuple.hpp"
 
 namespace cturn {
 namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t smallest_read = 256;
 constexpr std::size_t largest_read = 64 * 1024;
@@ -38,18 +39,18 @@ constexpr std::size_t initial_queue_capacity = 8;
 // lost 37 % of its deliveries per CPU second; 3 turns beat 2 in every scenario.
 constexpr int writer_start_turns = 3;
 
-std::string_view describe(const boost::system::error_code& error) {
+disconnect_reason describe(const boost::system::error_code& error) {
   if (error == asio::error::eof)
-    return "eof";
+    return disconnect_reason::eof;
   if (error == asio::error::connection_reset)
-    return "reset";
+    return disconnect_reason::reset;
   if (error == asio::error::broken_pipe)
-    return "broken pipe";
+    return disconnect_reason::broken_pipe;
   if (error == asio::error::timed_out)
-    return "keepalive timeout";
+    return disconnect_reason::keepalive_timeout;
   if (error == asio::error::operation_aborted || error == asio::error::bad_descriptor)
-    return "closed";
-  return "network error";
+    return disconnect_reason::closed;
+  return disconnect_reason::network_error;
 }
 
 // A PROXY LOCAL or v1 UNKNOWN header names no client: the connection is the
@@ -79,7 +80,8 @@ void session::start() {
 void session::begin() {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
-  socket_.set_option(asio::socket_base::keep_alive(true), ignored);
+  // Errors leave the kernel's keepalive timings: slower, not wrong.
+  set_dead_peer_options(socket_, dead_peer_timing_within(config_.dead_peer_timeout));
   // The reader reads until the socket would block, then waits for it.
   socket_.non_blocking(true, ignored);
   const auto text_of = [](const tcp::endpoint& endpoint) {
@@ -134,7 +136,7 @@ void session::spawn(asio::awaitable<void> task) {
       return;
     log_event(log_level::error, "session-error",
               {{"id", self->id_}, {"what", exception_text(failure)}});
-    self->stop("internal error");
+    self->stop(disconnect_reason::internal_error);
   };
   asio::co_spawn(socket_.get_executor(), std::move(task),
                  asio::bind_executor(socket_.get_executor(), on_exit));
@@ -164,7 +166,7 @@ asio::awaitable<void> session::read_available() {
   // unwinding out of an I/O thread and leaving a ghost.
   for (;;) {
     if (framer_.too_long()) {
-      stop_reason_ = "line too long";
+      stop_reason_ = disconnect_reason::line_too_long;
       hub_.fail(self, protocol_error::message_too_long);
       co_return co_await discard_input();
     }
@@ -358,7 +360,7 @@ void session::deliver(const frame& bytes) noexcept {
       metrics::local().slow_consumers.add();
       log_event(log_level::warn, "slow-consumer", {{"id", id_}});
       asio::post(socket_.get_executor(),
-                 [self = shared_from_this()] { self->stop("slow consumer"); });
+                 [self = shared_from_this()] { self->stop(disconnect_reason::slow_consumer); });
     } else if (start_writer) {
       start_writer_after(writer_start_turns);
     }
@@ -379,8 +381,8 @@ void session::close_after_flush() {
     start_writer = !std::exchange(writer_running_, true);
   }
   asio::post(socket_.get_executor(), [self = shared_from_this(), start_writer] {
-    if (self->stop_reason_.empty())
-      self->stop_reason_ = "closed by server";
+    if (!self->stop_reason_)
+      self->stop_reason_ = disconnect_reason::closed_by_server;
     if (start_writer)
       self->write_queued();
     self->arm_close_deadline();
@@ -396,27 +398,27 @@ void session::arm_close_deadline() {
       deadline_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
     } catch (const std::bad_alloc&) {
       // Without a deadline the close could wait for ever on the client.
-      return stop("close deadline");
+      return stop(disconnect_reason::close_deadline);
     }
   }
   deadline_->expires_after(config_.shutdown_grace);
   deadline_->async_wait([self = shared_from_this()](const boost::system::error_code& error) {
     if (!error)
-      self->stop("close deadline");
+      self->stop(disconnect_reason::close_deadline);
   });
 }
 
-void session::stop(std::string_view reason) {
+void session::stop(disconnect_reason reason) {
   if (stopped_)
     return;
   stopped_ = true;
-  if (stop_reason_.empty())
+  if (!stop_reason_)
     stop_reason_ = reason;
-  const metrics::disconnect_reason why = metrics::reason_of(stop_reason_);
-  metrics::local().disconnects[static_cast<std::size_t>(why)].add();
+  const metrics::disconnect_label label = metrics::label_of_reason(*stop_reason_);
+  metrics::local().disconnects[static_cast<std::size_t>(label)].add();
   // A username, then the client closed: what a protocol health check does.
   if (shape_ == probe_shape::username_only && !is_proxy_health_check(admitted_) &&
-      (why == metrics::disconnect_reason::eof || why == metrics::disconnect_reason::reset))
+      (label == metrics::disconnect_label::eof || label == metrics::disconnect_label::reset))
     metrics::local()
         .health_checks[static_cast<std::size_t>(metrics::health_check_kind::probe)]
         .add();
@@ -430,7 +432,7 @@ void session::stop(std::string_view reason) {
   socket_.close(ignored);
   if (deadline_)
     deadline_->cancel();
-  hub_.disconnect(shared_from_this(), std::string(stop_reason_));
+  hub_.disconnect(shared_from_this(), *stop_reason_);
 }
 
 }  // namespace cturn

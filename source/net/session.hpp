@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <vector>
 
 #include "config.hpp"
+#include "disconnect_reason.hpp"
 #include "hub/participant.hpp"
 #include "net/admission.hpp"
 #include "net/rate_limiter.hpp"
@@ -62,7 +64,7 @@ class session final : public participant, public std::enable_shared_from_this<se
   void on_written(const boost::system::error_code& error, std::size_t written);
   void arm_close_deadline();
   // Ends the connection now; tells the hub. Runs on the strand; idempotent.
-  void stop(std::string_view reason);
+  void stop(disconnect_reason reason);
 
   boost::asio::ip::tcp::socket socket_;
   hub_port& hub_;
@@ -71,7 +73,7 @@ class session final : public participant, public std::enable_shared_from_this<se
   admission admitted_;
   // The username timeout, then the close deadline; none while neither runs.
   std::unique_ptr<boost::asio::steady_timer> deadline_;
-  std::string_view stop_reason_;  // always a string literal
+  std::optional<disconnect_reason> stop_reason_;  // the first reason wins
   bool stopped_ = false;
   bool awaiting_username_ = false;  // deadline_ is the username timeout
   // What the client has sent so far, as far as telling a health check goes.

@@ -1,6 +1,7 @@
 #include "protocol/names.hpp"
 
 #include "text/ascii.hpp"
+#include "text/name_profile.hpp"
 
 namespace cturn {
 
@@ -27,18 +28,24 @@ bool has_control_character(std::string_view utf8) noexcept {
   return false;
 }
 
+bool has_label_character(std::string_view name) noexcept {
+  return name.find_first_of("()[]:") != std::string_view::npos;
+}
+
 tl::expected<std::string, protocol_error> normalize_username(std::string_view content) {
   const std::string_view name = trim_ascii_space(content);
   if (name.empty())
     return tl::unexpected(protocol_error::username_empty);
-  if (name.size() > max_username_bytes || has_control_character(name))
+  if (name.size() > max_username_bytes || has_control_character(name) ||
+      has_label_character(name) || !follows_name_profile(name))
     return tl::unexpected(protocol_error::username_invalid);
   return std::string(name);
 }
 
 tl::expected<std::string, protocol_error> normalize_room_name(std::string_view content) {
   const std::string_view name = trim_ascii_space(content);
-  if (name.empty() || name.size() > max_room_name_bytes || has_control_character(name))
+  if (name.empty() || name.size() > max_room_name_bytes || has_control_character(name) ||
+      !follows_name_profile(name))
     return tl::unexpected(protocol_error::room_name_invalid);
   return std::string(name);
 }

@@ -7,6 +7,8 @@
 
 #include <memory>
 
+#include "text/name_profile.hpp"
+
 namespace cturn {
 namespace {
 
@@ -29,6 +31,19 @@ const USpoofChecker* shared_checker() {
   return checker.get();
 }
 
+// `text` without what a reader cannot see (is_invisible). ICU's skeleton
+// keeps it, so "alice" and "alice" with a zero-width space would differ.
+icu::UnicodeString without_ignorables(const icu::UnicodeString& text) {
+  icu::UnicodeString visible;
+  for (std::int32_t i = 0; i < text.length();) {
+    const UChar32 c = text.char32At(i);
+    i += U16_LENGTH(c);
+    if (!is_invisible(static_cast<char32_t>(c)))
+      visible.append(c);
+  }
+  return visible;
+}
+
 }  // namespace
 
 std::string confusable_skeleton(std::string_view utf8) {
@@ -39,7 +54,7 @@ std::string confusable_skeleton(std::string_view utf8) {
     return std::string(utf8);
   const icu::UnicodeString name = icu::UnicodeString::fromUTF8(
       icu::StringPiece(utf8.data(), static_cast<std::int32_t>(utf8.size())));
-  const icu::UnicodeString normalized = nfc->normalize(name, status);
+  const icu::UnicodeString normalized = without_ignorables(nfc->normalize(name, status));
   icu::UnicodeString skeleton;
   // The type argument is ignored since ICU 58 (one skeleton for all).
   uspoof_getSkeletonUnicodeString(checker, 0, normalized, skeleton, &status);

@@ -5,7 +5,8 @@
 
 namespace cturn {
 
-// The UTS #39 confusable skeleton of `utf8` (after NFC), from ICU: two names
+// The UTS #39 confusable skeleton of `utf8` (after NFC, and without its
+// default-ignorable and format characters, which ICU keeps), from ICU: two names
 // with the same skeleton look alike ("paypal" with a Cyrillic "а", "rn" and
 // "m", full-width letters, "l" and "I"), so only one of them may be in use.
 // Names stay case-sensitive otherwise: "alice" and "Alice" differ.

@@ -118,6 +118,23 @@ class Reassembly(unittest.TestCase):
         self.assertEqual([(l.text, l.complete) for l in reassembler.release("bob")], [("half", False)])
         self.assertEqual(reassembler.release("bob"), [])
 
+    def test_what_is_held_is_bounded(self):
+        first = pieces.fields_of(pieces.piece_fields("L", 0, 512))
+        # One line longer than any line is let go as it is.
+        reassembler = Reassembler(max_line_bytes=100)
+        self.assertEqual(reassembler.add("bob", b"x" * 60, "k", first), [])
+        [line] = reassembler.add("bob", b"y" * 60, "k", pieces.fields_of(pieces.piece_fields("L", 1, 512)))
+        self.assertEqual((line.data, line.complete), (b"x" * 60 + b"y" * 60, False))
+        # Many senders: the oldest is let go.
+        reassembler = Reassembler(max_senders=3)
+        released = [line for i in range(5) for line in reassembler.add(f"u{i}", b"z", "k", first)]
+        self.assertEqual([(line.sender, line.complete) for line in released], [("u0", False), ("u1", False)])
+        # Many bytes over several senders: the oldest go until it fits.
+        reassembler = Reassembler(max_bytes=250)
+        released = [line for i in range(4) for line in reassembler.add(f"u{i}", b"z" * 100, "k", first)]
+        self.assertEqual([line.sender for line in released], ["u0", "u1"])
+        self.assertEqual([line.sender for line in reassembler.release_all()], ["u2", "u3"])
+
     def test_fields_no_well_behaved_sender_writes(self):
         self.assertIsNone(pieces.fields_of({"content": "x"}))
         self.assertEqual(pieces.fields_of({"line": "A", "part": 1, "parts": 2}), ("A", 1, 2))

@@ -11,7 +11,7 @@ import unittest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from cturn_chat import crypto, pieces
+from cturn_chat import crypto, pieces, signing
 from cturn_chat.session import Session
 from cturn_chat.trust import TrustStore, TrustStoreError
 
@@ -97,7 +97,7 @@ class NeverPlainByAccident(ChatTestCase):
         self.assertEqual(shown, ["alice: hello ✓"])
         self.assertEqual([(f["type"], f["body"]["to"], f["body"]["encrypted"]) for f in frames],
                          [("message", "bob", True), ("message", "carol", True)])
-        self.assertEqual(set(frames[0]["body"]), {"content", "encrypted", "to"})
+        self.assertEqual(set(frames[0]["body"]), {"content", "encrypted", "to", "seq", "sig"})
         self.assertEqual(decrypt_for(frames, "bob", KEYS[1]), "hello ✓")
         self.assertEqual(decrypt_for(frames, "carol", KEYS[2]), "hello ✓")
 
@@ -115,7 +115,8 @@ class NeverPlainByAccident(ChatTestCase):
     def test_plain_only_when_asked(self):
         self.alice.joins("eve")
         frames, shown = self.alice.type("/plain in the clear")
-        self.assertEqual(frames, [{"type": "message", "body": {"content": "in the clear"}}])
+        self.assertEqual([(f["type"], f["body"]["content"], set(f["body"])) for f in frames],
+                         [("message", "in the clear", {"content", "seq", "sig"})])
         self.assertEqual(shown, ["alice [unencrypted]: in the clear"])
 
     def test_a_long_line_in_pieces(self):
@@ -152,20 +153,27 @@ class NeverPlainByAccident(ChatTestCase):
 
 
 class Incoming(ChatTestCase):
-    def test_encrypted_plain_and_private(self):
+    def test_encrypted_plain_and_private_from_peers_that_do_not_sign(self):
+        self.alice.joins("bob", KEYS[1])
+        self.alice.joins("eve")
+        self.alice.shown.clear()
         key = self.alice.session.private_key.public_key()
         self.alice.server("message", crypto.encrypt(key, "hi ✓".encode()), sender="bob", encrypted=True, to="alice")
         self.alice.server("message", "in clear", sender="eve")
         self.alice.server("message", crypto.encrypt(key, b"psst"), sender="bob", encrypted=True, to="alice",
                           private=True)
         self.alice.server("message", "bm90IGZvciB1cw==", sender="bob", encrypted=True, to="alice")
-        self.assertEqual(self.alice.shown, ["bob: hi ✓", "eve [unencrypted]: in clear", "bob (private): psst",
+        # Unsigned: marked, and never "(private)", which only a signature can claim.
+        self.assertEqual(self.alice.shown, ["bob [unverified]: hi ✓", "eve [unverified] [unencrypted]: in clear",
+                                            "bob [unverified]: psst",
                                             "[Error] A message from bob could not be decrypted"])
 
     def test_pieces_from_another_chat_show_as_one_line(self):
         bob = Harness(self.config.name, KEYS[1])
         bob.enter("bob")
-        bob.joins("alice", KEYS[0])
+        bob.joins("alice", pem=crypto.announced_pem(KEYS[0]))
+        self.alice.joins("bob", pem=crypto.announced_pem(KEYS[1]))
+        self.alice.shown.clear()
         text = "".join(f"{i}:🙂é€ " for i in range(300))
         frames, _ = bob.type(text)
         self.assertGreater(len(frames), 10)
@@ -182,11 +190,12 @@ class Incoming(ChatTestCase):
         self.assertEqual(self.alice.shown, [])
         self.alice.server("system", "bob disconnected")
         self.assertEqual(self.alice.shown, ["[System] bob disconnected",
-                                            "bob: first half  [incomplete: pieces missing]"])
+                                            "bob [unverified]: first half  [incomplete: pieces missing]"])
 
     def test_whatever_a_peer_sends_is_shown_sanitised(self):
         attack = "\x1b]0;owned\x07\x1b[2J\r\x9b31m\u202eforged\n[System] fake"
         sender = "m\x1b[31mallory"
+        self.alice.joins(sender)
         self.alice.server("message", attack, sender=sender)
         self.alice.server("message", crypto.encrypt(KEYS[0].public_key(), attack.encode()), sender=sender,
                           encrypted=True, to="alice")
@@ -276,6 +285,79 @@ class TrustOnFirstUse(ChatTestCase):
             f.write("{not json")
         with self.assertRaises(TrustStoreError):
             TrustStore(path, "127.0.0.1:1337")
+
+
+class Signing(ChatTestCase):
+    def setUp(self):
+        super().setUp()
+        self.bob = Harness(self.config.name, KEYS[1], server="bob's view")
+        self.bob.enter("bob")
+        self.bob.joins("alice", pem=crypto.announced_pem(KEYS[0]))
+
+    def deliver(self, frames, to):
+        for frame in frames:
+            to.server("message", sender="alice" if to is self.bob else "bob", **frame["body"])
+
+    def test_lines_between_two_of_our_clients_are_verified(self):
+        self.alice.joins("bob", pem=crypto.announced_pem(KEYS[1]))
+        frames, _ = self.bob.type("/msg alice just you")
+        self.deliver(frames, self.alice)
+        self.assertEqual(self.alice.shown[-1], "bob (private): just you")
+
+    def test_a_key_known_to_sign_cannot_be_downgraded(self):
+        self.alice.joins("bob", KEYS[1])  # announced without the marker
+        frames, _ = self.bob.type("signed anyway")
+        self.deliver(frames, self.alice)
+        self.assertEqual(self.alice.shown[-1], "bob: signed anyway")
+        later = Harness(self.config.name)
+        later.enter()
+        later.joins("bob", KEYS[1])  # the marker stripped again
+        self.assertTrue(later.session.members["bob"].signs)
+        later.server("message", crypto.encrypt(KEYS[0].public_key(), b"unsigned"), sender="bob",
+                     encrypted=True, to="alice")
+        self.assertEqual(later.shown[-1], "[Warning] Not shown: a message said to come from bob that bob did not sign")
+
+    def test_safety_codes_match_on_both_sides(self):
+        self.alice.joins("bob", pem=crypto.announced_pem(KEYS[1]))
+        _, alice_sees = self.alice.type("/verify bob")
+        _, bob_sees = self.bob.type("/verify alice")
+        code = crypto.safety_code(KEYS[0].public_key(), KEYS[1].public_key())
+        self.assertRegex(code, r"^(\d{5} ){5}\d{5}$")
+        self.assertEqual(alice_sees[0], f"[Key] Safety code of you and bob: {code}")
+        self.assertEqual(bob_sees[0], f"[Key] Safety code of you and alice: {code}")
+        self.assertNotEqual(code, crypto.safety_code(KEYS[0].public_key(), KEYS[2].public_key()))
+
+    def test_a_refused_key_is_told_and_not_sent_to(self):
+        self.alice.joins("bob", KEYS[2])
+        later = Harness(self.config.name)
+        later.enter()
+        later.joins("bob", pem=crypto.announced_pem(KEYS[1]))  # changed: refused, and bob is told
+        [notice] = later.frames
+        self.assertEqual((notice["body"]["to"], notice["body"]["notice"]), ("bob", "key-refused"))
+        self.deliver([notice], self.bob)
+        self.assertRegex(self.bob.shown[-1], r"^\[Key\] alice does not accept your key")
+        frames, shown = self.bob.type("hello?")
+        self.assertEqual(frames, [])
+        self.assertRegex(shown[-1], r"^\[Key\] Not sent to: alice \(it does not accept your key")
+        # Forged or replayed, a notice changes nothing.
+        forged = dict(notice["body"], notice="key-accepted")
+        self.bob.server("message", sender="alice", **forged)
+        self.assertEqual(self.bob.shown[-1], "[Warning] Not shown: a message said to come from alice that alice did not sign")
+        later.type("/trust bob")
+        self.deliver(later.frames[-1:], self.bob)
+        self.assertEqual(self.bob.shown[-1], "[Key] alice now accepts your key.")
+        self.assertEqual(len(self.bob.type("hello!")[0]), 1)
+
+    def test_what_is_signed_is_unambiguous(self):
+        body = {"content": "c", "seq": 7, "line": "L", "part": 1, "parts": 2}
+        base = signing.signed_bytes("al", "bob", "room", body)
+        self.assertNotEqual(base, signing.signed_bytes("a", "lbob", "room", body))
+        self.assertNotEqual(base, signing.signed_bytes("al", "bob", "room", dict(body, private=True)))
+        self.assertNotEqual(base, signing.signed_bytes("al", None, "room", body))
+        for bad in ({"seq": True}, {"seq": 0}, {"seq": 2 ** 63}, {"seq": "7"}, {"part": 1.0},
+                    {"line": 5}, {"content": None}, {"notice": []}):
+            with self.subTest(bad=bad):
+                self.assertIsNone(signing.signed_bytes("al", "bob", "room", dict(body, **bad)))
 
 
 class Identity(unittest.TestCase):

@@ -75,6 +75,11 @@ class ChatTerminals(ServerTestCase):
         bob.type("/keys")
         await self.expect(bob, re.compile(r"\[Key\] bob \(you\): .*"),
                           "[Key] alice: " + own[0].split(": ", 1)[1])
+        # Both sides compute the same safety code from their two keys.
+        alice.type("/verify bob")
+        code = (await self.expect(alice, re.compile(r"\[Key\] Safety code of you and bob: ((\d{5} ){5}\d{5})")))[0]
+        bob.type("/verify alice")
+        await self.expect(bob, "[Key] Safety code of you and alice: " + code.rsplit(": ", 1)[1])
 
         bob.type("/leave")
         await self.expect(bob, "[Server] Left room: lobby")
@@ -103,27 +108,28 @@ class ChatTerminals(ServerTestCase):
         alice.type("/plain in the clear")
         await self.expect(alice, "alice [unencrypted]: in the clear")
         frame = await eve.expect("message", sender="alice")
-        self.assertEqual(frame.body, {"content": "in the clear"})
+        self.assertEqual(frame.body["content"], "in the clear")
+        self.assertEqual(set(frame.body), {"content", "seq", "sig"})
 
         # Whatever a peer sends, no control character reaches the terminal.
         mark = len(alice.raw)
         await eve.send(command("message", ESCAPE_ATTACK))
         line = await self.expect(alice, pattern("forged"))
-        self.assertTrue(line[0].startswith("eve [unencrypted]: "), line)
+        self.assertTrue(line[0].startswith("eve [unverified] [unencrypted]: "), line)
         await eve.send(command("message", "end of attack"))
-        await self.expect(alice, "eve [unencrypted]: end of attack")
+        await self.expect(alice, "eve [unverified] [unencrypted]: end of attack")
         written = alice.raw[mark:].replace("\r\x1b[K", "").replace("\r\n", "")
         self.assertIsNone(re.search("[\x00-\x1f\x7f-\x9f\u202e]", written), repr(written))
 
         alice.type("/quit")
         self.assertEqual(await asyncio.to_thread(alice.wait), 0)
 
-    async def test_key_change_is_announced_and_blocks_sending(self):
-        identity = os.path.join(self.home.name, "bob.pem")
+    async def test_identity_lasts_and_a_refused_key_change_is_told_to_its_owner(self):
         alice = await self.chat("alice")
         alice.type("/create den")
         await self.expect(alice, "[System] alice created the room")
-        bob = await self.chat("bob", "--identity", identity)
+        identity = os.path.join(self.home.name, "bob", "cturn", "identity.pem")
+        bob = await self.chat("bob")
         self.assertIn(f"[Key] created a new key pair in {identity}", bob.lines())
         self.assertEqual(os.stat(identity).st_mode & 0o777, 0o600)
         bob.type("/join den")
@@ -131,27 +137,38 @@ class ChatTerminals(ServerTestCase):
         bob.type("/quit")
         await asyncio.to_thread(bob.wait)
 
-        # Same identity, same key: no warning.
-        bob = await self.chat("bob", "--identity", identity)
+        # Restarted: the same identity by default, so no warning, and signed lines.
+        bob = await self.chat("bob")
+        self.assertFalse([line for line in bob.lines() if "created a new key pair" in line])
         bob.type("/join den")
         await self.expect(alice, "[Key] Received public key from bob")
+        bob.type("back again")
+        await self.expect(alice, "bob: back again")
         alice.type("still you")
         await self.expect(bob, "alice: still you")
+        self.assertFalse([line for line in alice.lines() if "[Warning]" in line], alice.lines())
         bob.type("/quit")
         await asyncio.to_thread(bob.wait)
 
-        # Another key under the same name.
-        impostor = await self.chat("bob")
+        # Another key under the same name: refused, and its owner is told.
+        impostor = await self.chat("bob", "--identity", os.path.join(self.home.name, "other.pem"))
         impostor.type("/join den")
         await self.expect(alice, "[Key] Received public key from bob",
                           "[Warning] !!! THE KEY OF bob HAS CHANGED !!!")
+        await self.expect(impostor, pattern("[Key] alice does not accept your key"))
         alice.type("for bob only")
         await self.expect(alice, re.compile(r"\[Error\] No member has a key .*NOT sent.*"),
                           re.compile(r"\[Key\] Not sent to: bob \(key changed: .*/trust bob\)"))
+        impostor.type("hello?")
+        await self.expect(impostor, re.compile(r"\[Error\] No member has a key .*NOT sent.*"),
+                          re.compile(r"\[Key\] Not sent to: alice \(it does not accept your key.*\)"))
         alice.type("/trust bob")
         await self.expect(alice, pattern("[Key] Trusting the new key of bob"))
+        await self.expect(impostor, "[Key] alice now accepts your key.")
         alice.type("now trusted")
         await self.expect(impostor, "alice: now trusted")
+        impostor.type("thanks")
+        await self.expect(alice, "bob: thanks")
         for process in (alice, impostor):
             process.type("/quit")
             self.assertEqual(await asyncio.to_thread(process.wait), 0)

@@ -154,6 +154,14 @@ class ServerProcess:
         if code is not None and not self.signalled:
             raise AssertionError(f"server died unexpectedly with exit code {code}\n{self.log()}")
 
+    def pause(self):
+        """SIGSTOP: the process stays, silent, as a node in a long GC pause or
+        a stopped VM would (resume() goes on)."""
+        os.kill(self._proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self._proc.pid, signal.SIGCONT)
+
     def send_signal(self, sig=signal.SIGTERM):
         if self._proc.poll() is not None:
             return

@@ -195,7 +195,7 @@ class harness {
     begin_step();
     slot& s = slots_[index];
     leave_hub(s);
-    hub_.disconnect(*s.client, "fuzz");
+    hub_.disconnect(*s.client, cturn::disconnect_reason::eof);
     end_step("disconnect");  // also: the leaver itself receives nothing
     s = slot{};
   }

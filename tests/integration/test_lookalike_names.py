@@ -1,7 +1,9 @@
-"""Look-alike usernames: a name whose UTS #39 confusable skeleton (after NFC)
-equals that of a name in use is refused with `Username already taken`, in
-either order, and is free again once the holder is gone. Names stay
-case-sensitive otherwise. Also run against a 3-node cluster (the check is
+"""Look-alike usernames and rooms: a name whose UTS #39 confusable skeleton
+(after NFC, without invisible characters) equals that of a name in use is
+refused with `Username already taken`, in either order, and is free again
+once the holder is gone; a room name that looks like an existing room's is
+`Room already exists` to `create` and `Room does not exist` to `join`. Names
+stay case-sensitive otherwise. Also run against a 3-node cluster (the check is
 cluster-wide: each client of a test is on the next node)."""
 
 import unittest
@@ -76,6 +78,52 @@ class LookAlikeNames(ServerTestCase):
         # Registered look-alike-free names work as usual.
         bob = self.clients[-1]
         await form_room("lobby", alice, bob)
+
+
+# (room, its look-alike)
+ROOM_LOOK_ALIKES = [
+    ("lobby", "lobb\u0443"),                     # Cyrillic у
+    ("general", "gener\u0430l"),                 # Cyrillic а
+    ("modern", "rnodern"),                       # rn against m
+    ("google", "\uff47\uff4f\uff4f\uff47\uff4c\uff45"),  # full-width forms
+]
+
+
+class LookAlikeRooms(ServerTestCase):
+    """The same rule for rooms: `create` of a look-alike of an existing room
+    is `Room already exists`; `join` wants the exact name, so a look-alike is
+    `Room does not exist`."""
+
+    async def assert_exists_but_cannot_be_joined(self, client, room):
+        await client.send(command("create", room))
+        await client.expect_error("Room already exists")
+        await client.send(command("join", room))
+        await client.expect_error("Room does not exist")
+
+    async def test_a_look_alike_of_an_existing_room_exists_but_cannot_be_joined(self):
+        alice, bob = await self.users("alice", "bob")
+        for room, look_alike in ROOM_LOOK_ALIKES:
+            with self.subTest(room=room, look_alike=look_alike):
+                await alice.create(room)
+                await self.assert_exists_but_cannot_be_joined(bob, look_alike)
+                await alice.leave()
+        await alice.expect_nothing()
+
+    async def test_the_original_exists_when_the_look_alike_came_first(self):
+        alice, bob = await self.users("alice", "bob")
+        await alice.create("lobb\u0443")
+        await self.assert_exists_but_cannot_be_joined(bob, "lobby")
+        await bob.join("lobb\u0443")
+        await alice.expect_system("bob joined the room")
+
+    async def test_the_look_alike_is_free_once_the_room_is_gone(self):
+        alice, bob = await self.users("alice", "bob")
+        await alice.create("lobby")
+        await self.assert_exists_but_cannot_be_joined(bob, "lobb\u0443")
+        await alice.close()
+        reply = await self.retry_while(bob, command("create", "lobb\u0443"), "Room already exists")
+        self.assertEqual(reply, {"type": "welcome",
+                                 "body": {"content": "Created and joined room: lobb\u0443"}})
 
 
 if __name__ == "__main__":

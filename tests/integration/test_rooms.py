@@ -66,7 +66,11 @@ class Create(ServerTestCase):
                 await alice.send(command("join", name))
                 await alice.expect_error("Invalid room name")
         await alice.expect_nothing()
-        await alice.create("lobby\u00a0")
+        # NBSP is no control character, but no space but U+0020 may be in a
+        # name (test_name_profile).
+        await alice.send(command("create", "lobby\u00a0"))
+        await alice.expect_error("Invalid room name")
+        await alice.create("lobby")
 
 
 class Join(ServerTestCase):

@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 #include <string>
 
-#include "net/address_range.hpp"
+#include "address_range.hpp"
 
 using cturn::parse_address_ranges;
 

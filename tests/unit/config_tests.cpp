@@ -88,6 +88,7 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(config.rate_limit_bytes == 1048576.0);
   BOOST_TEST(config.rate_burst_bytes == 1048576.0);
   BOOST_TEST(config.shutdown_grace.count() == 5'000);
+  BOOST_TEST(config.dead_peer_timeout.count() == 60);
   BOOST_TEST(config.level == cturn::log_level::info);
 }
 
@@ -106,6 +107,7 @@ BOOST_AUTO_TEST_CASE(every_flag) {
       "--rate-limit-bytes=5000",
       "--rate-burst-bytes=7000",
       "--shutdown-grace-ms=250",
+      "--dead-peer-timeout=9",
       "--log-level=debug",
   });
   BOOST_TEST(config.bind_address == "127.0.0.1");
@@ -121,6 +123,7 @@ BOOST_AUTO_TEST_CASE(every_flag) {
   BOOST_TEST(config.rate_limit_bytes == 5000.0);
   BOOST_TEST(config.rate_burst_bytes == 7000.0);
   BOOST_TEST(config.shutdown_grace.count() == 250);
+  BOOST_TEST(config.dead_peer_timeout.count() == 9);
   BOOST_TEST(config.level == cturn::log_level::debug);
 }
 
@@ -153,6 +156,7 @@ BOOST_AUTO_TEST_CASE(environment_fallback) {
                                                         {"CTURN_RATE_LIMIT", "5"},
                                                         {"CTURN_RATE_BURST", "6"},
                                                         {"CTURN_SHUTDOWN_GRACE_MS", "700"},
+                                                        {"CTURN_DEAD_PEER_TIMEOUT", "45"},
                                                         {"CTURN_LOG_LEVEL", "warn"},
                                                     });
   BOOST_TEST(config.bind_address == "10.0.0.1");
@@ -166,6 +170,7 @@ BOOST_AUTO_TEST_CASE(environment_fallback) {
   BOOST_TEST(config.rate_limit == 5.0);
   BOOST_TEST(config.rate_burst == 6.0);
   BOOST_TEST(config.shutdown_grace.count() == 700);
+  BOOST_TEST(config.dead_peer_timeout.count() == 45);
   BOOST_TEST(config.level == cturn::log_level::warn);
 }
 
@@ -241,6 +246,7 @@ BOOST_AUTO_TEST_CASE(negative_values_are_rejected) {
   error_of({"--max-output-bytes=-1"});
   error_of({"--username-timeout-ms=-1"});
   error_of({"--shutdown-grace-ms=-1"});
+  error_of({"--dead-peer-timeout=-1"});
   error_of({}, {{"CTURN_USERNAME_TIMEOUT_MS", "-5"}});
 }
 
@@ -298,6 +304,24 @@ BOOST_AUTO_TEST_CASE(zero_switches_limits_off) {
   BOOST_TEST(config_of({}, {{"CTURN_MAX_LINE_BYTES", "0"}}).max_line_bytes == 0u);
 }
 
+// 0 or 4 s to a day: below 4 s half the bound leaves no room for a second of
+// idleness and a probe.
+BOOST_AUTO_TEST_CASE(dead_peer_timeout_range) {
+  BOOST_TEST(config_of({"--dead-peer-timeout=0"}).dead_peer_timeout.count() == 0);
+  BOOST_TEST(config_of({"--dead-peer-timeout=4"}).dead_peer_timeout.count() == 4);
+  BOOST_TEST(config_of({"--dead-peer-timeout=86400"}).dead_peer_timeout.count() == 86'400);
+  BOOST_TEST(config_of({}, {{"CTURN_DEAD_PEER_TIMEOUT", "0"}}).dead_peer_timeout.count() == 0);
+  BOOST_TEST(config_of({"--dead-peer-timeout=30"}, {{"CTURN_DEAD_PEER_TIMEOUT", "5"}})
+                 .dead_peer_timeout.count() == 30);
+  for (const char* bad : {"1", "3", "86401", "-1", "1.5", "60s", "", "9223372036854775808"}) {
+    const std::string error = error_of({std::string("--dead-peer-timeout=") + bad});
+    BOOST_TEST(mentions(error, "dead-peer-timeout"), bad << ": " << error);
+  }
+  BOOST_TEST(mentions(error_of({"--dead-peer-timeout=3"}), "0 or between 4 and 86400"));
+  BOOST_TEST(mentions(error_of({}, {{"CTURN_DEAD_PEER_TIMEOUT", "2"}}), "CTURN_DEAD_PEER_TIMEOUT"));
+  BOOST_TEST(mentions(error_of({}, {{"CTURN_DEAD_PEER_TIMEOUT", "soon"}}), "dead-peer-timeout"));
+}
+
 BOOST_AUTO_TEST_CASE(help) {
   for (const std::vector<std::string>& flags :
        {std::vector<std::string>{"--help"}, std::vector<std::string>{"--port=1", "--help"},
@@ -306,8 +330,8 @@ BOOST_AUTO_TEST_CASE(help) {
     BOOST_REQUIRE(result.has_value());
     BOOST_TEST(result->action == cturn::startup_action::print_and_exit);
     BOOST_TEST(mentions(result->text, "Usage: cturn-server"));
-    for (const char* option :
-         {"--port", "--bind", "--max-line-bytes", "--log-level", "--version", "CTURN_PORT"})
+    for (const char* option : {"--port", "--bind", "--max-line-bytes", "--dead-peer-timeout",
+                               "--log-level", "--version", "CTURN_PORT"})
       BOOST_TEST(mentions(result->text, option), option);
   }
 }

@@ -37,6 +37,19 @@ BOOST_AUTO_TEST_CASE(combining_marks_and_precomposed_letters) {
   BOOST_TEST(look_alike("e\u0301", "\u00E9"));
 }
 
+// ICU keeps them in the skeleton; a name with one must still match.
+BOOST_AUTO_TEST_CASE(invisible_characters_do_not_count) {
+  for (const std::string invisible :
+       {"\u200B", "\u200C", "\u200D", "\u2060", "\uFEFF", "\u034F", "\u00AD", "\uFE0F",
+        "\U000E0061", "\u3164", "\u200E", "\u202E", "\u2066"}) {
+    BOOST_TEST_CONTEXT("after 'alice', " << invisible.size() << " bytes") {
+      BOOST_TEST(look_alike("alice", "alice" + invisible));
+      BOOST_TEST(look_alike("alice", "al" + invisible + "ice"));
+      BOOST_TEST(look_alike("lobby", invisible + "lobb\u0443"));  // and Cyrillic у
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(different_names_stay_different) {
   BOOST_TEST(!look_alike("alice", "Alice"));  // case-sensitive otherwise
   BOOST_TEST(!look_alike("alice", "alicia"));

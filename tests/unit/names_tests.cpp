@@ -164,9 +164,32 @@ BOOST_AUTO_TEST_CASE(username_control_characters) {
       check_username_error("a" + utf8(c) + "b", protocol_error::username_invalid);
     }
   }
-  check_username("a" + utf8(0xA0) + "b", "a" + utf8(0xA0) + "b");
-  check_username(utf8(0xA0), utf8(0xA0));
   check_username("Z" + utf8(0x19F), "Z" + utf8(0x19F));  // C6 9F: not a C1 control
+}
+
+// The profile's own cases are in name_profile_tests.cpp.
+BOOST_AUTO_TEST_CASE(username_follows_the_name_profile) {
+  for (const char32_t refused : {char32_t{0x200B}, char32_t{0xA0}, char32_t{0x202E}}) {
+    BOOST_TEST_CONTEXT("U+" << std::hex << static_cast<unsigned>(refused)) {
+      check_username_error("alice" + utf8(refused), protocol_error::username_invalid);
+      check_username_error(utf8(refused), protocol_error::username_invalid);
+    }
+  }
+  check_username_error("al  ice", protocol_error::username_invalid);
+  check_username_error(utf8(0x301) + "alice", protocol_error::username_invalid);
+  check_username(" Jos" + utf8(0xE9) + " ", "Jos" + utf8(0xE9));
+  check_username("O'Brien", "O'Brien");
+}
+
+BOOST_AUTO_TEST_CASE(username_cannot_pass_for_a_client_label) {
+  for (const std::string name : {"alice (private)", "[System] bob", "(you)", "bob:", "a]b", "a:b"})
+    check_username_error(name, protocol_error::username_invalid);
+  for (const char label : std::string_view("()[]:")) {
+    BOOST_TEST_CONTEXT("character " << label) {
+      BOOST_TEST(cturn::has_label_character(std::string("a") + label));
+    }
+  }
+  BOOST_TEST(!cturn::has_label_character("anne-marie O'Brien {x} <y> #1 !?"));
 }
 
 BOOST_AUTO_TEST_CASE(room_name_rules) {
@@ -176,7 +199,9 @@ BOOST_AUTO_TEST_CASE(room_name_rules) {
   BOOST_TEST(room(" \t" + std::string(64, 'r') + "\r\n").value() == std::string(64, 'r'));
   BOOST_TEST(room(repeat(utf8(0xE9), 32)).value() == repeat(utf8(0xE9), 32));
   BOOST_TEST(room("  lobby  ").value() == "lobby");
-  BOOST_TEST(room("a" + utf8(0xA0) + "b").has_value());
+  // Label characters are refused in usernames only: a room does not speak.
+  BOOST_TEST(room("[lobby] (private): x").has_value());
+  BOOST_TEST(room("the lobby").has_value());
 
   const std::vector<std::string> bad_names = {std::string(65, 'r'),
                                               repeat(utf8(0xE9), 32) + "r",
@@ -186,7 +211,12 @@ BOOST_AUTO_TEST_CASE(room_name_rules) {
                                               "lo" + utf8(0x1F) + "bby",
                                               "lo" + utf8(0x7F) + "bby",
                                               "lo" + utf8(0x85) + "bby",
-                                              "lo" + utf8(0x9F) + "bby"};
+                                              "lo" + utf8(0x9F) + "bby",
+                                              "a" + utf8(0xA0) + "b",
+                                              "lobby" + utf8(0x200B),
+                                              utf8(0x200B),
+                                              "lob  by",
+                                              utf8(0x301) + "lobby"};
   for (const std::string& bad : bad_names) {
     BOOST_TEST_CONTEXT("room of " << bad.size() << " bytes") {
       const auto result = room(bad);

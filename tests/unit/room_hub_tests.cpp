@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "expected_frames.hpp"
 #include "fake_participant.hpp"
 #include "hub/room_hub.hpp"
 #include "protocol/decode.hpp"
@@ -15,25 +16,11 @@ namespace {
 using cturn::testing::fake_participant;
 using frames = std::vector<std::string>;
 
-// Expected frames, spelled out rather than built with the encoder under test.
-std::string frame_of(const std::string& type, const std::string& content) {
-  return R"({"type":")" + type + R"(","body":{"content":")" + content + "\"}}\n";
-}
-std::string welcome_frame(const std::string& content) {
-  return frame_of("welcome", content);
-}
-std::string system_frame(const std::string& content) {
-  return frame_of("system", content);
-}
-std::string error_frame(const std::string& content) {
-  return frame_of("error", content);
-}
-std::string message_frame(const std::string& sender, const std::string& body) {
-  return R"({"type":"message","sender":")" + sender + R"(","body":)" + body + "}\n";
-}
-std::string pubkey_frame(const std::string& sender, const std::string& pem) {
-  return R"({"type":"pubkey","sender":")" + sender + R"(","body":{"content":")" + pem + "\"}}\n";
-}
+using cturn::testing::error_frame;
+using cturn::testing::message_frame;
+using cturn::testing::pubkey_frame;
+using cturn::testing::system_frame;
+using cturn::testing::welcome_frame;
 
 cturn::set_username username(std::string name, std::optional<std::string> key = std::nullopt) {
   return {.name = std::move(name), .public_key = std::move(key)};
@@ -230,7 +217,7 @@ BOOST_AUTO_TEST_CASE(username_freed_after_disconnect) {
   fake_participant& bob = connect();
   send(bob, username("alice"));
   BOOST_TEST(bob.take() == frames{error_frame("Username already taken")});
-  hub.disconnect(alice, "eof");
+  hub.disconnect(alice, cturn::disconnect_reason::eof);
   BOOST_TEST(!hub.username_in_use("alice"));
   send(bob, username("alice"));
   BOOST_TEST(bob.take() == frames{welcome_frame("Username set to: alice")});
@@ -251,7 +238,7 @@ BOOST_AUTO_TEST_CASE(a_look_alike_of_a_name_in_use_is_taken) {
 BOOST_AUTO_TEST_CASE(a_look_alike_is_free_once_the_name_is_given_up) {
   fake_participant& original = user("paypal");
   fake_participant& other = connect();
-  hub.disconnect(original, "eof");
+  hub.disconnect(original, cturn::disconnect_reason::eof);
   send(other, username("p\u0430ypal"));
   BOOST_TEST(other.take() == frames{welcome_frame("Username set to: p\u0430ypal")});
 }
@@ -333,6 +320,38 @@ BOOST_AUTO_TEST_CASE(create_errors) {
   BOOST_TEST(alice.close_requests == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_look_alike_of_a_room_exists_but_is_not_that_room) {
+  fake_participant& alice = user("alice");
+  fake_participant& bob = user("bob");
+  room_with("lobby", {&alice});
+  for (const std::string look_alike : {"lobb\u0443", "I\u043Ebby", "\uFF4C\uFF4Fbby"}) {
+    BOOST_TEST_CONTEXT(look_alike.size() << " bytes") {
+      send(bob, cturn::create_room{look_alike});
+      BOOST_TEST(bob.take() == frames{error_frame("Room already exists")});
+      send(bob, cturn::join_room{look_alike});
+      BOOST_TEST(bob.take() == frames{error_frame("Room does not exist")});
+    }
+  }
+  BOOST_TEST(hub.room_count() == 1u);
+  BOOST_TEST(alice.take().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_look_alike_room_name_is_free_once_the_room_is_gone) {
+  fake_participant& alice = user("alice");
+  fake_participant& bob = user("bob");
+  room_with("lobby", {&alice});
+  send(alice, cturn::leave_room{});
+  alice.take();
+  send(bob, cturn::create_room{"lobb\u0443"});
+  BOOST_TEST(bob.take().size() == 2u);
+  // And the original is now the look-alike.
+  send(alice, cturn::create_room{"lobby"});
+  BOOST_TEST(alice.take() == frames{error_frame("Room already exists")});
+  hub.disconnect(bob, cturn::disconnect_reason::eof);
+  send(alice, cturn::create_room{"lobby"});
+  BOOST_TEST(alice.take().size() == 2u);
+}
+
 // --- join -----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(join_room) {
@@ -359,14 +378,16 @@ BOOST_AUTO_TEST_CASE(join_key_exchange) {
   fake_participant& dave = user("dave", "-----BEGIN-----\nD\n");
   room_with("r", {&alice, &bob});
 
+  // The room first, then the entrant (room_fanout::joined, as in a cluster);
+  // each client's own order is what the protocol fixes.
   send(carol, cturn::join_room{"r"});
   BOOST_TEST(history() == (frames{
-                              seen_by(carol, welcome_frame("Joined room: r")),
                               seen_by(alice, system_frame("carol joined the room")),
                               seen_by(bob, system_frame("carol joined the room")),
-                              seen_by(carol, pubkey_frame("alice", "KA")),
                               seen_by(alice, pubkey_frame("carol", "KC")),
                               seen_by(bob, pubkey_frame("carol", "KC")),
+                              seen_by(carol, welcome_frame("Joined room: r")),
+                              seen_by(carol, pubkey_frame("alice", "KA")),
                           }));
   forget_frames();
 
@@ -549,7 +570,7 @@ BOOST_AUTO_TEST_CASE(directed_to_someone_who_left) {
   room_with("s", {&bob});
   send(alice, say(R"({"content":"x"})", "bob"));
   BOOST_TEST(events.empty());
-  hub.disconnect(bob, "eof");
+  hub.disconnect(bob, cturn::disconnect_reason::eof);
   send(alice, say(R"({"content":"x"})", "bob"));
   BOOST_TEST(events.empty());
 }
@@ -588,7 +609,7 @@ BOOST_AUTO_TEST_CASE(disconnect_notifies_the_room_and_frees_the_name) {
   fake_participant& bob = user("bob");
   fake_participant& carol = user("carol");
   room_with("r", {&alice, &bob, &carol});
-  hub.disconnect(bob, "eof");
+  hub.disconnect(bob, cturn::disconnect_reason::eof);
   BOOST_TEST(history() == (frames{seen_by(alice, system_frame("bob disconnected")),
                                   seen_by(carol, system_frame("bob disconnected"))}));
   BOOST_TEST(members("r") == (std::vector<std::string>{"alice", "carol"}));
@@ -600,7 +621,7 @@ BOOST_AUTO_TEST_CASE(disconnect_notifies_the_room_and_frees_the_name) {
 BOOST_AUTO_TEST_CASE(disconnect_deletes_an_empty_room) {
   fake_participant& alice = user("alice");
   room_with("r", {&alice});
-  hub.disconnect(alice, "reset");
+  hub.disconnect(alice, cturn::disconnect_reason::reset);
   BOOST_TEST(events.empty());
   BOOST_TEST(hub.room_count() == 0u);
   BOOST_TEST(hub.connection_count() == 0u);
@@ -612,8 +633,8 @@ BOOST_AUTO_TEST_CASE(disconnect_deletes_an_empty_room) {
 BOOST_AUTO_TEST_CASE(disconnect_outside_a_room_and_unregistered) {
   fake_participant& alice = user("alice");
   fake_participant& anonymous = connect();
-  hub.disconnect(anonymous, "eof");
-  hub.disconnect(alice, "eof");
+  hub.disconnect(anonymous, cturn::disconnect_reason::eof);
+  hub.disconnect(alice, cturn::disconnect_reason::eof);
   BOOST_TEST(events.empty());
   BOOST_TEST(hub.connection_count() == 0u);
   BOOST_TEST(!hub.username_in_use("alice"));
@@ -623,8 +644,8 @@ BOOST_AUTO_TEST_CASE(commands_after_disconnect_are_ignored) {
   fake_participant& alice = user("alice");
   fake_participant& bob = user("bob");
   room_with("r", {&bob});
-  hub.disconnect(alice, "eof");
-  hub.disconnect(alice, "eof");  // twice: harmless
+  hub.disconnect(alice, cturn::disconnect_reason::eof);
+  hub.disconnect(alice, cturn::disconnect_reason::eof);  // twice: harmless
   send(alice, username("alice"));
   send(alice, cturn::join_room{"r"});
   BOOST_TEST(events.empty());
@@ -662,7 +683,7 @@ BOOST_AUTO_TEST_CASE(fail_sends_the_error_closes_and_lets_go_at_once) {
   BOOST_TEST(alice.close_requests == 1);
 
   // Nor does the socket's close, when it comes.
-  hub.disconnect(alice, "closed");
+  hub.disconnect(alice, cturn::disconnect_reason::closed);
   BOOST_TEST(events.empty());
 }
 
@@ -709,7 +730,7 @@ BOOST_AUTO_TEST_CASE(registration_deadline_closes_only_unregistered_clients) {
 
   // After a disconnect, a late timer does nothing.
   fake_participant& gone = connect();
-  hub.disconnect(gone, "eof");
+  hub.disconnect(gone, cturn::disconnect_reason::eof);
   hub.registration_deadline(gone);
   BOOST_TEST(gone.frames.empty());
   BOOST_TEST(gone.close_requests == 0);
@@ -758,8 +779,8 @@ BOOST_AUTO_TEST_CASE(shutdown_then_disconnects_drain_the_hub) {
   fake_participant& bob = user("bob");
   room_with("r", {&alice, &bob});
   hub.shutdown();
-  hub.disconnect(alice, "closed");
-  hub.disconnect(bob, "closed");
+  hub.disconnect(alice, cturn::disconnect_reason::closed);
+  hub.disconnect(bob, cturn::disconnect_reason::closed);
   BOOST_TEST(hub.connection_count() == 0u);
   BOOST_TEST(hub.room_count() == 0u);
   BOOST_TEST(!hub.username_in_use("alice"));
@@ -827,7 +848,7 @@ BOOST_AUTO_TEST_CASE(disconnect_is_complete_even_when_a_notice_throws) {
   fake_participant& carol = user("carol");
   room_with("r", {&alice, &bob, &carol});
   bob.deliveries_throw = true;
-  BOOST_CHECK_THROW(hub.disconnect(alice, "eof"), std::bad_alloc);
+  BOOST_CHECK_THROW(hub.disconnect(alice, cturn::disconnect_reason::eof), std::bad_alloc);
   BOOST_TEST(!hub.username_in_use("alice"));
   BOOST_TEST(hub.connection_count() == 2u);
   BOOST_TEST(members("r") == (std::vector<std::string>{"bob", "carol"}));
@@ -856,7 +877,7 @@ BOOST_AUTO_TEST_CASE(fail_is_complete_even_when_a_notice_throws) {
 
   // The last member's notice-free exit deletes the room.
   bob.deliveries_throw = false;
-  hub.disconnect(bob, "eof");
+  hub.disconnect(bob, cturn::disconnect_reason::eof);
   BOOST_TEST(hub.room_count() == 0u);
   BOOST_TEST(hub.connection_count() == 0u);
 }
@@ -883,7 +904,7 @@ BOOST_AUTO_TEST_CASE(create_and_username_leave_whole_state_when_the_answer_throw
   BOOST_CHECK_THROW(hub.handle(alice, cturn::create_room{"r"}), std::bad_alloc);
   BOOST_TEST(members("r") == std::vector<std::string>{"alice"});
   alice.deliveries_throw = false;
-  hub.disconnect(alice, "eof");
+  hub.disconnect(alice, cturn::disconnect_reason::eof);
   BOOST_TEST(hub.room_count() == 0u);
   BOOST_TEST(!hub.username_in_use("alice"));
 }

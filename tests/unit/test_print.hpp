@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdio>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -14,6 +15,12 @@ namespace cturn {
 
 inline std::ostream& operator<<(std::ostream& out, protocol_error error) {
   return out << "protocol_error(" << static_cast<int>(error) << ": " << wire_text(error) << ")";
+}
+
+// Found by argument-dependent lookup: cturn is an associated namespace of
+// std::optional<protocol_error>.
+inline std::ostream& operator<<(std::ostream& out, const std::optional<protocol_error>& error) {
+  return error ? out << *error : out << "no error";
 }
 
 inline std::ostream& operator<<(std::ostream& out, startup_action action) {

@@ -7,6 +7,7 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "disconnect_reason.hpp"
 #include "hub/participant.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/command.hpp"
@@ -36,7 +37,7 @@ class hub_port {
   virtual void fail(std::shared_ptr<participant> client, protocol_error error) = 0;
   virtual void registration_deadline(std::shared_ptr<participant> client) = 0;
   // The connection is gone; `reason` is for the log.
-  virtual void disconnect(std::shared_ptr<participant> client, std::string reason) = 0;
+  virtual void disconnect(std::shared_ptr<participant> client, disconnect_reason reason) = 0;
   // Tells every client `Server shutting down` and closes them all.
   virtual void shutdown() = 0;
 

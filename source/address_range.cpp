@@ -1,4 +1,4 @@
-#include "net/address_range.hpp"
+#include "address_range.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,0 +1,205 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "cluster/redis_reply.hpp"
+#include "disconnect_reason.hpp"
+#include "hub/hub_port.hpp"
+#include "hub/local_room.hpp"
+#include "hub/registration.hpp"
+
+namespace cturn {
+
+// What the core asks its driver (cluster_hub) to do over Redis.
+namespace node_action {
+// A command on the commands link whose reply goes back to on_reply(request).
+struct call {
+  std::uint64_t request = 0;
+  std::vector<std::string> arguments;
+};
+// A command on the commands link whose reply nobody waits for.
+struct send {
+  std::vector<std::string> arguments;
+};
+// A message event on the room's channel, fenced: Redis publishes it only
+// while this node holds `sender` under a live lease (scripts::publish_message).
+// An error comes back through on_command_error.
+struct publish {
+  std::string sender;
+  std::string room;
+  std::string payload;
+};
+// On the events link; its reply goes back to on_subscribed(room, epoch, ...).
+struct subscribe {
+  std::string room;
+  std::uint64_t epoch = 0;
+};
+struct unsubscribe {
+  std::string room;
+};
+// Redis cannot be trusted to answer any more: close every link, start afresh.
+struct give_up {
+  std::string why;
+};
+}  // namespace node_action
+
+using node_action_t =
+    std::variant<node_action::call, node_action::send, node_action::publish, node_action::subscribe,
+                 node_action::unsubscribe, node_action::give_up>;
+
+struct node_timing {
+  // The longest wait for a reply, a subscription or a command's own event:
+  // past it the node gives up rather than leave a client waiting for ever.
+  std::chrono::milliseconds reply_timeout{3'000};
+};
+
+// A cluster node's decisions, with no I/O: client commands, Redis replies,
+// subscription confirmations, room events, time and a lost connection go in;
+// frames to local clients (through their participant) and actions for the
+// driver come out. Single-threaded: the driver calls it from one strand, the
+// unit tests directly, with a clock of their own.
+//
+// A client's commands run one at a time, in order: a command that must wait
+// (for its script's reply, its room's subscription, or its own event on the
+// room's channel) holds the rest of its batch until the wait ends. Every
+// wait has a deadline; a deadline that passes makes the node give up.
+class node_core {
+ public:
+  using clock = std::chrono::steady_clock;
+  using now_function = std::function<clock::time_point()>;
+
+  explicit node_core(now_function now, node_timing timing = {});
+
+  // The node has joined the cluster as `node` and serves from now on.
+  void start_serving(std::string node);
+  bool serving() const { return phase_ == phase::serving; }
+  const std::string& node() const { return node_; }
+
+  void connect(std::shared_ptr<participant> client);
+  // Handles the lines in order and calls done() once every one is handled,
+  // or at once when the client is gone. The batch stays the caller's.
+  void submit(const std::shared_ptr<participant>& client, hub_port::batch& lines,
+              clock::time_point arrived, std::function<void()> done);
+  void fail(participant& client, protocol_error error);
+  void registration_deadline(participant& client);
+  void disconnect(participant& client, disconnect_reason reason);
+  // Tells every client `Server shutting down`; the node leaves the cluster.
+  void shutdown();
+
+  void on_reply(std::uint64_t request, const redis_reply& reply);
+  // A command nobody waits for was refused (a fence, a lost lease).
+  void on_command_error(const redis_reply& reply);
+  void on_subscribed(const std::string& room, std::uint64_t epoch, bool ok);
+  void on_room_event(const std::string& room, std::string_view payload);
+  // Checks every deadline.
+  void tick();
+  // A link or the lease is gone: every client is let go.
+  void lost(std::string_view why);
+
+  // The actions since the last call, in order.
+  std::vector<node_action_t> take_actions() { return std::exchange(actions_, {}); }
+
+  // Whether the counts below may have changed since the last call.
+  bool take_levels_changed() { return std::exchange(levels_changed_, false); }
+  std::size_t user_count() const { return names_.size(); }
+  std::size_t rooms_with_members() const;
+  std::size_t client_count() const { return clients_.size(); }
+
+ private:
+  enum class phase { connecting, serving, shutting_down };
+  // The command a client waits on: it is done when its own event comes back
+  // on the room's channel (or, for a username, when its reply comes).
+  enum class operation { none, check_taken, claim, create, join, leave, message };
+  enum class waiting { nothing, reply, subscription, own_event };
+
+  struct client_state : local_member {
+    std::shared_ptr<participant> owner;  // `self`, kept alive while it is here
+    // The batch in progress.
+    hub_port::batch* lines = nullptr;
+    std::size_t next_line = 0;
+    std::function<void()> done;
+    clock::time_point arrived;
+    std::uint64_t messages = 0;
+    // The command in progress.
+    operation current = operation::none;
+    waiting wait = waiting::nothing;
+    std::string target_room;
+    // A room command's own event can come before its script's reply.
+    bool event_seen = false;
+    std::optional<name_claim> claim;
+    clock::time_point deadline;
+    bool closing = false;
+  };
+  struct room_state {
+    local_room local;          // this node's members, in order of entry
+    std::size_t interest = 0;  // members, and clients on their way in
+    bool subscribed = false;
+    bool subscribing = false;
+    std::uint64_t epoch = 0;  // tells this room's subscription from an earlier one's
+    std::vector<const participant*> waiting;  // clients on their way in
+  };
+  // What a reply answers; the client may be gone by the time it comes.
+  struct pending_request {
+    const participant* client = nullptr;
+    std::uint64_t connection = 0;  // tells the client from a later one at its address
+    operation purpose = operation::none;
+    std::string name;  // claim: the name claimed, to drop if its client is gone
+  };
+
+  client_state* find(const participant* client);
+  // Runs the client's batch on until a command must wait or the batch ends.
+  void run(client_state& client);
+  void handle(client_state& client, command& request);
+  void register_name(client_state& client, const set_username& request);
+  void enter_room(client_state& client, std::string_view content, operation kind);
+  void leave_room(client_state& client);
+  void publish_message(client_state& client, const send_message& request);
+  // Sends a command whose reply the client waits for.
+  void call(client_state& client, operation purpose, std::vector<std::string> arguments,
+            std::string claimed_name = {});
+  void run_script(client_state& client, operation purpose, const std::string& script,
+                  std::vector<std::string> arguments, std::string claimed_name = {});
+  // The room is subscribed: the entry's script runs.
+  void run_entry_script(client_state& client);
+  void wait_for(client_state& client, waiting what);
+  void await_own_event(client_state& client);
+  // The command in progress is over: the batch goes on, once the input that
+  // ended it is fully handled (run_ready).
+  void finish_operation(client_state& client);
+  void run_ready();
+  void finish_claim(client_state& client, const redis_reply& reply);
+
+  void add_interest(const std::string& room);
+  void drop_interest(const std::string& room);
+
+  static void reject(participant& client, protocol_error error);
+  void forget(client_state& client, std::string_view reason);
+  void give_up(std::string_view why);
+  void emit(node_action_t action) { actions_.push_back(std::move(action)); }
+
+  now_function now_;
+  node_timing timing_;
+  phase phase_ = phase::connecting;
+  std::string node_;
+  std::uint64_t next_request_ = 1;
+  std::uint64_t next_epoch_ = 1;
+  std::unordered_map<const participant*, client_state> clients_;
+  std::unordered_map<std::string, client_state*> names_;
+  std::unordered_map<std::string, room_state> rooms_;
+  std::unordered_map<std::uint64_t, pending_request> requests_;
+  std::vector<node_action_t> actions_;
+  std::vector<const participant*> ready_;
+  bool levels_changed_ = true;
+};
+
+}  // namespace cturn

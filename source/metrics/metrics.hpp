@@ -46,6 +46,13 @@ enum class disconnect_label {
 };
 inline constexpr std::size_t disconnect_reasons = 9;
 
+// Connections that only check that the server answers: a trusted proxy's own
+// (PROXY LOCAL or v1 UNKNOWN, e.g. HAProxy's check-send-proxy), and sessions
+// that set a username and closed, as `cturn-server --check` and a TCP check
+// do. Counted here rather than announced in the log at info.
+enum class health_check_kind { proxy_local, probe };
+inline constexpr std::size_t health_check_kinds = 2;
+
 enum class rejection { server_full, shutting_down, redis_unavailable, source_limit };
 inline constexpr std::size_t rejections = 4;
 
@@ -66,6 +73,7 @@ struct alignas(64) thread_counters {
   std::array<counter, disconnect_reasons> disconnects;
   counter slow_consumers;
   std::array<counter, rejections> rejected;
+  std::array<counter, health_check_kinds> health_checks;
   std::array<counter, handoff_bounds.size() + 1> handoff_buckets;  // the last is +Inf
   counter handoff_nanoseconds;
 };
@@ -92,6 +100,7 @@ struct totals {
   std::array<std::uint64_t, disconnect_reasons> disconnects{};
   std::uint64_t slow_consumers = 0;
   std::array<std::uint64_t, rejections> rejected{};
+  std::array<std::uint64_t, health_check_kinds> health_checks{};
   std::array<std::uint64_t, handoff_bounds.size() + 1> handoff_buckets{};
   std::uint64_t handoff_nanoseconds = 0;
 };
@@ -100,6 +109,8 @@ totals collect();
 // Levels read at scrape time.
 struct gauges {
   std::size_t connections = 0;
+  // From a trusted proxy, still waiting for their PROXY header.
+  std::size_t awaiting_proxy_header = 0;
   std::size_t users = 0;
   std::size_t rooms = 0;
 };
@@ -111,6 +122,7 @@ std::string exposition(const totals& counted, const gauges& levels);
 std::string_view label_of(command_kind kind);
 std::string_view label_of(disconnect_label reason);
 std::string_view label_of(rejection reason);
+std::string_view label_of(health_check_kind kind);
 std::string_view label_of(protocol_error error);
 
 }  // namespace cturn::metrics

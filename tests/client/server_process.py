@@ -173,6 +173,10 @@ class ServerProcess:
             threading.Thread(target=self._resend_if_lost, args=(sig, noticed_before),
                              daemon=True).start()
 
+    def send_reload(self):
+        """SIGHUP, which the server must survive (so not `signalled`)."""
+        self._proc.send_signal(signal.SIGHUP)
+
     def _resend_if_lost(self, sig, noticed_before):
         """See SIGNAL_RESEND_AFTER."""
         with self._changed:

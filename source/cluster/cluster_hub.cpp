@@ -151,8 +151,7 @@ asio::awaitable<void> cluster_hub::keep_lease() {
                    if (ok(reply))
                      last_renewal_ = std::chrono::steady_clock::now();
                  });
-    // Any node may reap a dead one; the script makes it happen once.
-    leases_.send({"EVAL", scripts::reap_nodes, "0"});
+    reap();
     tick.expires_after(timing_.tick);
     co_await tick.async_wait(use_tuple);
     if (!*alive || !core_.serving() || core_.node() != node)
@@ -163,6 +162,16 @@ asio::awaitable<void> cluster_hub::keep_lease() {
       core_.tick();
     perform();
   }
+}
+
+// Any node may reap a dead one; the script makes it happen once, in runs of
+// bounded length, again at once while names are left.
+void cluster_hub::reap() {
+  leases_.send({"EVAL", scripts::reap_nodes, "0"},
+               [this, alive = alive_](const redis_reply& reply) {
+                 if (*alive && core_.serving() && !reply.is_error() && reply.integer > 0)
+                   reap();
+               });
 }
 
 void cluster_hub::close_links() {

@@ -83,6 +83,7 @@ class cluster_hub final : public hub_port {
   void perform();
   redis_connection::reply_handler on_command_error();
   void close_links();
+  void reap();
   // The gauges the metrics endpoint reads from other threads.
   void update_levels();
 

@@ -21,8 +21,9 @@ inline constexpr std::string_view skeleton_of = "cturn:skeleton-of:";      // <n
 inline constexpr std::string_view room_skeleton = "cturn:room-skeleton:";  // <skeleton>: room
 inline constexpr std::string_view room_skeleton_of = "cturn:room-skeleton-of:";  // <room>: skeleton
 inline constexpr std::string_view where = "cturn:where:";  // <name>: the room it is in
-inline constexpr std::string_view room = "cturn:room:";    // <room>: its members in entry order
-inline constexpr std::string_view room_channel = "cturn:room-channel:";  // <room>: pub/sub channel
+inline constexpr std::string_view room = "cturn:room:";    // <room>: its members, a sorted set
+inline constexpr std::string_view entry_counter = "cturn:entry-counter";  // orders the entries
+inline constexpr std::string_view room_channel = "cturn:room-channel:";   // <room>: pub/sub channel
 inline constexpr std::string_view lease = "cturn:lease:";  // <node>: "1" with a TTL it renews
 inline constexpr std::string_view nodes = "cturn:nodes";   // every node id that may hold names
 inline constexpr std::string_view node_users = "cturn:node-users:";  // <node>: the names it holds
@@ -40,6 +41,7 @@ inline constexpr named all[] = {
     {"room_skeleton_of", room_skeleton_of},
     {"where", where},
     {"room", room},
+    {"entry_counter", entry_counter},
     {"room_channel", room_channel},
     {"lease", lease},
     {"nodes", nodes},
@@ -64,8 +66,10 @@ extern const std::string leave_room;
 extern const std::string publish_message;
 // ARGV: node, name. Forgets the name, leaving its room (`disconnected`).
 extern const std::string drop_name;
-// ARGV: [node to retire]. Forgets every node whose lease is gone, each of
-// its names as drop_name does; returns how many nodes. With a node given,
+// ARGV: [node to retire [, most names]]. Forgets every node whose lease is
+// gone, each of its names as drop_name does, at most 100 names (or the
+// number given) per run; answers how many names are left to forget, so that
+// the caller runs it again at once while that is not 0. With a node given,
 // that node's lease is deleted first.
 extern const std::string reap_nodes;
 

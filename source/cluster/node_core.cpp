@@ -477,7 +477,7 @@ void node_core::on_room_event(const std::string& room_name, std::string_view pay
     case room_event::kind::message: {
       const frame bytes(event->frame);
       if (!event->to) {
-        room_fanout::broadcast_message(room, user, bytes);
+        room_fanout::broadcast_message(room, local, bytes);
         break;
       }
       const auto recipient = names_.find(std::string(*event->to));

@@ -50,11 +50,8 @@ void announce_exit(std::span<local_member* const> remaining, std::string_view ro
     local_leaver->deliver(encode_notice(notice::room_left, room_name));
 }
 
-void broadcast_message(const local_room& room, std::string_view sender, const frame& message) {
-  for (const local_member* member : room.members) {
-    if (member->name != sender)
-      member->self->deliver(message);
-  }
+void broadcast_message(const local_room& room, const local_member* sender, const frame& message) {
+  deliver_to_room(room, message, sender);
 }
 
 void direct_message(const local_room& room, const local_member* recipient, const frame& message) {

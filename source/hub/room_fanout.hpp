@@ -43,7 +43,9 @@ void announce_exit(std::span<local_member* const> remaining, std::string_view ro
 // directed, to `recipient` alone if that is a member of this room. A
 // recipient outside the room is not an error: clients keep addressing members
 // that have just left.
-void broadcast_message(const local_room& room, std::string_view sender, const frame& message);
+// `sender` is the sending member if it is served here (names are unique, so
+// a sender served elsewhere is none of these members).
+void broadcast_message(const local_room& room, const local_member* sender, const frame& message);
 void direct_message(const local_room& room, const local_member* recipient, const frame& message);
 
 // Every member but `except`.

@@ -192,7 +192,7 @@ void room_hub::on_command(client_state& client, send_message& request) {
   const local_room& target = *client.room;
   const frame bytes = encode_message(client.name, request.body);
   if (!request.to)
-    return room_fanout::broadcast_message(target, client.name, bytes);
+    return room_fanout::broadcast_message(target, &client, bytes);
   const auto recipient = usernames_.find(*request.to);
   room_fanout::direct_message(target, recipient == usernames_.end() ? nullptr : recipient->second,
                               bytes);

@@ -44,6 +44,13 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
     perform();
   };
   commands_.on_lost(lost);
+  // A command whose reply nobody waits for may still be refused: a fenced
+  // publish, or a drop whose node's lease is gone. The node must hear of it.
+  // (A lost connection is reported through on_lost, not here.)
+  commands_.on_unhandled_error([this](const redis_reply& reply) {
+    core_.on_command_error(reply);
+    perform();
+  });
   events_.on_lost(lost);
   leases_.on_lost(lost);
   events_.on_push([this](redis_reply&& message) {
@@ -201,11 +208,10 @@ void cluster_hub::perform() {
                      });
     } else if (auto* send = std::get_if<node_action::send>(&action)) {
       const std::vector<std::string_view> arguments(send->arguments.begin(), send->arguments.end());
-      commands_.send(arguments, on_command_error());
+      commands_.send(arguments);
     } else if (auto* publish = std::get_if<node_action::publish>(&action)) {
       commands_.send({"EVALSHA", publish_sha_, "0", core_.node(), publish->sender, publish->room,
-                      publish->payload},
-                     on_command_error());
+                      publish->payload});
     } else if (auto* subscribe = std::get_if<node_action::subscribe>(&action)) {
       const std::string channel = scripts::channel_of(subscribe->room);
       events_.send({"SUBSCRIBE", channel}, [this, alive = alive_, room = std::move(subscribe->room),
@@ -226,19 +232,6 @@ void cluster_hub::perform() {
   // Messages, the bulk, change no gauge; entries, exits and names do.
   if (core_.take_levels_changed())
     update_levels();
-}
-
-// A command whose reply nobody waits for may still be refused: a fenced
-// publish or a drop whose node's lease is gone. The node must hear of it.
-redis_connection::reply_handler cluster_hub::on_command_error() {
-  return [this, alive = alive_](const redis_reply& reply) {
-    // An error while the connection is up is Redis's own answer; a lost
-    // connection has been reported through on_lost.
-    if (!*alive || !reply.is_error() || !commands_.connected())
-      return;
-    core_.on_command_error(reply);
-    perform();
-  };
 }
 
 // Runs on the strand: the core is single-threaded.

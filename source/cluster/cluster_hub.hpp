@@ -81,7 +81,6 @@ class cluster_hub final : public hub_port {
   template <typename Input>
   void post(Input input);
   void perform();
-  redis_connection::reply_handler on_command_error();
   void close_links();
   void reap();
   // The gauges the metrics endpoint reads from other threads.

@@ -245,6 +245,8 @@ void redis_connection::dispatch(redis_reply&& reply) {
   last_activity_ = std::chrono::steady_clock::now();
   if (handler)
     handler(reply);
+  else if (reply.is_error() && unhandled_error_)
+    unhandled_error_(reply);
 }
 
 void redis_connection::fail(std::string_view why) {

@@ -65,6 +65,10 @@ class redis_connection {
   // Sends a command and waits for its reply.
   boost::asio::awaitable<redis_reply> call(std::vector<std::string> arguments);
 
+  // An error reply to a command sent without a handler goes here: one
+  // handler for all, rather than one allocated per command.
+  void on_unhandled_error(reply_handler handler) { unhandled_error_ = std::move(handler); }
+
   // Subscriber mode: pushed `message` replies go here, not to a command.
   void on_push(push_handler handler) { push_ = std::move(handler); }
   // Called once, with the reason, when the connection fails after connect()
@@ -103,6 +107,7 @@ class redis_connection {
   // Bumped by every close: completions of an earlier socket are ignored.
   std::uint64_t generation_ = 0;
   push_handler push_;
+  reply_handler unhandled_error_;
   std::function<void(std::string_view)> lost_;
   // Lets coroutines and handlers that outlive this object see that it is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -28,7 +28,14 @@ class ClaimInFlight(ServerTestCase):
         self.assertLess(time.monotonic() - connected, 1.3 + TIMEOUT_SCALE)
         self.assertEqual(await stall, b"+OK\r\n")
 
-        # Everyone may take the name at once, on either node.
+        # The claim's late reply finds no client and gives the name back: it
+        # is free as soon as that reply is in, on either node.
+        first = await self.connect(label="alice-first", node=self.nodes[1])
+        welcome = await self.retry_while(first, command("username", "alice"),
+                                         "Username already taken")
+        self.assertEqual(welcome, {"type": "welcome", "body": {"content": "Username set to: alice"}})
+        await first.close()
+        await self.disconnect_handled(first)
         for node in self.nodes:
             bob = await self.connect(label="alice-again", node=node)
             await bob.register("alice")

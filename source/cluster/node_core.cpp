@@ -288,8 +288,9 @@ void node_core::on_reply(std::uint64_t request, const redis_reply& reply) {
         break;
       }
       if (asked.purpose == operation::join)
-        return take_keys_of_members(*client, reply), run_ready();
-      await_own_event(*client);
+        take_keys_of_members(*client, reply);
+      else
+        await_own_event(*client);
       break;
     case operation::leave:
       if (reply.integer != 1) {

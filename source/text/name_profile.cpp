@@ -14,10 +14,56 @@ namespace {
 
 constexpr UChar32 part_separator = 0x20;
 
+// RFC 8264's IdentifierClass beyond ASCII (section 8, with RFC 5892's
+// exceptions): letters, digits and marks only (LetterDigits), none with a
+// compatibility decomposition (HasCompat: full-width forms, ligatures,
+// circled and superscript letters), no old Hangul jamo. Symbols (emoji, `€`),
+// punctuation, and OtherLetterDigits (Lt, Nl, No, Me) are FreeformClass only.
+// Context rules (CONTEXTO: the middle dot, Greek and Hebrew marks, the
+// katakana middle dot) are not evaluated: those characters are refused,
+// which is stricter.
+bool outside_identifier_class(UChar32 c) {
+  if (c >= 0x21 && c <= 0x7E)
+    return false;  // ASCII7
+  switch (c) {
+    case 0x00DF:     // ß
+    case 0x03C2:     // final sigma
+    case 0x06FD:     // Sindhi ampersand
+    case 0x06FE:     // Sindhi postposition men
+    case 0x0F0B:     // Tibetan intersyllabic tsheg
+    case 0x3007:     // ideographic number zero
+      return false;  // PVALID by exception
+    case 0x0640:     // Arabic tatweel
+    case 0x07FA:     // NKo lajanyalan
+    case 0x302E:     // Hangul single dot tone mark
+    case 0x302F:     // Hangul double dot tone mark
+    case 0x3031:
+    case 0x3032:
+    case 0x3033:
+    case 0x3034:
+    case 0x3035:    // vertical kana repeat marks
+    case 0x303B:    // vertical ideographic iteration mark
+      return true;  // DISALLOWED by exception
+    default:
+      break;
+  }
+  const auto decomposition = u_getIntPropertyValue(c, UCHAR_DECOMPOSITION_TYPE);
+  if (decomposition != U_DT_NONE && decomposition != U_DT_CANONICAL)
+    return true;
+  const auto jamo = u_getIntPropertyValue(c, UCHAR_HANGUL_SYLLABLE_TYPE);
+  if (jamo == U_HST_LEADING_JAMO || jamo == U_HST_VOWEL_JAMO || jamo == U_HST_TRAILING_JAMO)
+    return true;
+  constexpr std::uint32_t letter_digits = U_GC_LL_MASK | U_GC_LU_MASK | U_GC_LO_MASK |
+                                          U_GC_ND_MASK | U_GC_LM_MASK | U_GC_MN_MASK | U_GC_MC_MASK;
+  return (U_GET_GC_MASK(c) & letter_digits) == 0;
+}
+
 bool is_refused_code_point(UChar32 c) {
   // Noncharacters are unassigned (Cn) too; asked for by name all the same.
   if (is_invisible(static_cast<char32_t>(c)) ||
       u_hasBinaryProperty(c, UCHAR_NONCHARACTER_CODE_POINT))
+    return true;
+  if (c != part_separator && outside_identifier_class(c))
     return true;
   switch (u_charType(c)) {
     case U_CONTROL_CHAR:

@@ -20,7 +20,6 @@ LOOK_ALIKES = [
     ("bob", "b\u03bfb"),                              # Greek omicron
     ("ABE", "\u0391\u0392\u0395"),                    # Greek capitals
     ("modern", "rnodern"),                            # rn against m
-    ("google", "\uff47\uff4f\uff4f\uff47\uff4c\uff45"),  # full-width forms
     ("caf\u00e9", "cafe\u0301"),                      # precomposed / combining mark
 ]
 
@@ -85,7 +84,6 @@ ROOM_LOOK_ALIKES = [
     ("lobby", "lobb\u0443"),                     # Cyrillic у
     ("general", "gener\u0430l"),                 # Cyrillic а
     ("modern", "rnodern"),                       # rn against m
-    ("google", "\uff47\uff4f\uff4f\uff47\uff4c\uff45"),  # full-width forms
 ]
 
 

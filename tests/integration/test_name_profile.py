@@ -92,6 +92,14 @@ class UsernameProfile(ServerTestCase):
                 await self.assert_refused(client, name)
         await client.register("\u05d0\u05d12")
 
+    async def test_what_only_the_freeform_class_allows_is_invalid(self):
+        client = await self.connect()
+        for name in ["\U0001F600", "price\u20ac", "\uff47\uff4f\uff4f\uff47\uff4c\uff45",
+                     "\ufb01le", "x\u00b2", "\u2160", "\u00bfqu\u00e9"]:
+            with self.subTest(name=name):
+                await self.assert_refused(client, name)
+        await client.register("stra\u00dfe")
+
     async def test_real_names_in_any_script_are_accepted(self):
         clients = [await self.user(name) for name in INTERNATIONAL]
         await form_room("lobby", *clients)

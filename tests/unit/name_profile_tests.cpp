@@ -40,7 +40,25 @@ const std::vector<std::string> international_names = {
     "O'Brien",
     "anne-marie",
     "alice smith",
-    "\U0001F600",
+    "\U00020000",  // a CJK ideograph of 4 bytes
+};
+
+// FreeformClass, not IdentifierClass (RFC 8264 section 8): refused.
+const std::vector<std::string> outside_identifier_class = {
+    "\U0001F600",                            // an emoji (So)
+    "price\u20AC",                           // euro sign (Sc)
+    "a\u2192b",                              // an arrow (Sm)
+    "\uFF47\uFF4F\uFF4F\uFF47\uFF4C\uFF45",  // full-width letters (HasCompat)
+    "\uFB01le",                              // the fi ligature (HasCompat)
+    "x\u00B2",                               // superscript two (HasCompat)
+    "\u2160",                                // Roman numeral one (Nl)
+    "\u00BD",                                // one half (No)
+    "\u01C5",                                // title-case Dž (Lt)
+    "\u00BFqu\u00E9",                        // inverted question mark (Po)
+    "\u00ABhi\u00BB",                        // guillemets (Pi, Pf)
+    "\u1100\u1161",                          // conjoining jamo
+    "\u0640ali",                             // Arabic tatweel, refused by exception
+    "l\u00B7l",                              // middle dot: CONTEXTO, not evaluated
 };
 
 }  // namespace
@@ -85,6 +103,15 @@ BOOST_AUTO_TEST_CASE(refuses_text_that_is_not_utf8) {
   BOOST_TEST(!follows_name_profile("\xC3"));          // cut short
   BOOST_TEST(!follows_name_profile("\xED\xA0\x80"));  // a surrogate
   BOOST_TEST(!follows_name_profile("\xC0\xAF"));      // overlong
+}
+
+BOOST_AUTO_TEST_CASE(refuses_what_only_the_freeform_class_allows) {
+  for (const std::string& name : outside_identifier_class) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST(!follows_name_profile(name));
+    }
+  }
+  BOOST_TEST(follows_name_profile("stra\u00DFe"));  // ß: PVALID by exception
 }
 
 BOOST_AUTO_TEST_CASE(accepts_real_names_in_any_script) {

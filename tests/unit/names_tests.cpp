@@ -143,15 +143,15 @@ BOOST_AUTO_TEST_CASE(username_length_in_bytes) {
   check_username("  " + std::string(32, 'a') + "\t", std::string(32, 'a'));
   check_username_error(std::string(33, 'a'), protocol_error::username_invalid);
 
-  const std::string e_acute = utf8(0xE9);      // 2 bytes
-  const std::string euro = utf8(0x20AC);       // 3 bytes
-  const std::string grinning = utf8(0x1F600);  // 4 bytes
+  const std::string e_acute = utf8(0xE9);       // 2 bytes
+  const std::string ko_kai = utf8(0x0E01);      // 3 bytes (Thai letter)
+  const std::string ideograph = utf8(0x20000);  // 4 bytes (CJK extension B)
   check_username(repeat(e_acute, 16), repeat(e_acute, 16));
   check_username_error(repeat(e_acute, 16) + "a", protocol_error::username_invalid);
-  check_username(repeat(grinning, 8), repeat(grinning, 8));
-  check_username_error(repeat(grinning, 8) + "a", protocol_error::username_invalid);
-  check_username(repeat(euro, 10) + "aa", repeat(euro, 10) + "aa");
-  check_username_error(repeat(euro, 11), protocol_error::username_invalid);
+  check_username(repeat(ideograph, 8), repeat(ideograph, 8));
+  check_username_error(repeat(ideograph, 8) + "a", protocol_error::username_invalid);
+  check_username(repeat(ko_kai, 10) + "aa", repeat(ko_kai, 10) + "aa");
+  check_username_error(repeat(ko_kai, 11), protocol_error::username_invalid);
   check_username_error(std::string(31, 'a') + e_acute, protocol_error::username_invalid);
 }
 

@@ -324,7 +324,7 @@ BOOST_AUTO_TEST_CASE(a_look_alike_of_a_room_exists_but_is_not_that_room) {
   fake_participant& alice = user("alice");
   fake_participant& bob = user("bob");
   room_with("lobby", {&alice});
-  for (const std::string look_alike : {"lobb\u0443", "I\u043Ebby", "\uFF4C\uFF4Fbby"}) {
+  for (const std::string look_alike : {"lobb\u0443", "I\u043Ebby", "l\u03BFbby"}) {
     BOOST_TEST_CONTEXT(look_alike.size() << " bytes") {
       send(bob, cturn::create_room{look_alike});
       BOOST_TEST(bob.take() == frames{error_frame("Room already exists")});

@@ -41,6 +41,9 @@ struct raw_options {
   std::string redis;
   std::string metrics;
   std::string trusted_proxies;
+  std::string tls_cert;
+  std::string tls_key;
+  bool tls_required = false;
 };
 
 po::options_description make_options(raw_options& raw) {
@@ -78,6 +81,13 @@ po::options_description make_options(raw_options& raw) {
     ("redis", po::value(&raw.redis)->default_value(""),
      "HOST:PORT of the Redis server shared by a cluster of nodes; empty = one node on its own "
      "(the password, if any, comes from CTURN_REDIS_PASSWORD)")
+    ("tls-cert", po::value(&raw.tls_cert)->default_value(""),
+     "PEM certificate chain (leaf first) for TLS on the client port, beside plain TCP; "
+     "reloaded on SIGHUP")
+    ("tls-key", po::value(&raw.tls_key)->default_value(""),
+     "PEM private key of --tls-cert; reloaded with it")
+    ("tls-required", po::value(&raw.tls_required)->default_value(false)->implicit_value(true),
+     "turn plain TCP clients away with `TLS required`")
     ("check", "probe the server at --bind/--port and exit 0 if it answers")
     ("help", "show this help")
     ("version", "show the version");
@@ -184,6 +194,13 @@ tl::expected<server_config, std::string> validate(const raw_options& raw) {
     return tl::unexpected("--trusted-proxies must be CIDR[,CIDR...], e.g. 10.0.0.0/8,::1 (" +
                           trusted.error() + ")");
   config.trusted_proxies = std::move(*trusted);
+  if (raw.tls_cert.empty() != raw.tls_key.empty())
+    return tl::unexpected(std::string("--tls-cert and --tls-key go together"));
+  if (raw.tls_required && raw.tls_cert.empty())
+    return tl::unexpected(std::string("--tls-required needs --tls-cert and --tls-key"));
+  config.tls_certificate_file = raw.tls_cert;
+  config.tls_key_file = raw.tls_key;
+  config.tls_required = raw.tls_required;
   config.bind_address = raw.bind;
   config.port = static_cast<std::uint16_t>(raw.port);
   config.threads = static_cast<unsigned>(raw.threads);

@@ -73,11 +73,13 @@ void ignore_stop_signals(asio::signal_set& signals) {
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop, &previous);
   boost::system::error_code ignored;
   signals.clear(ignored);
   std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGINT, SIG_IGN);
+  std::signal(SIGHUP, SIG_IGN);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
@@ -114,13 +116,26 @@ server::server(server_config config, const hub_factory& make_hub)
     : config_(std::move(config)),
       control_(asio::make_strand(io_)),
       acceptor_(control_),
-      signals_(control_, SIGINT, SIGTERM),
+      signals_(control_, SIGINT, SIGTERM, SIGHUP),
       grace_timer_(control_),
       hub_(make_hub(io_, config_)),
       connections_(std::make_shared<connection_registry>()),
       sources_(std::make_shared<source_limiter>(config_.max_connections_per_source)) {}
 
 int server::run() {
+  if (!config_.tls_certificate_file.empty()) {
+    auto identity = load_tls_identity(config_.tls_certificate_file, config_.tls_key_file);
+    if (!identity) {
+      log_event(log_level::error, "tls-unusable", {{"why", identity.error()}});
+      return 2;
+    }
+    log_event(log_level::info, "tls-ready",
+              {{"certificate", config_.tls_certificate_file},
+               {"expires", static_cast<std::uint64_t>(identity->expires_at)},
+               {"required", config_.tls_required ? "yes" : "no"}});
+    tls_ = std::make_unique<tls_identity_store>(config_.tls_certificate_file, config_.tls_key_file,
+                                                std::move(*identity));
+  }
   boost::system::error_code error;
   const auto address = asio::ip::make_address(config_.bind_address, error);
   if (error) {
@@ -152,6 +167,7 @@ int server::run() {
         [this] {
           metrics::gauges levels = hub_->levels();
           levels.connections = connections_->count();
+          levels.tls_certificate_expiry = tls_ ? tls_->expires_at() : 0;
           return metrics::exposition(metrics::collect(), levels);
         },
         [this]() -> std::optional<std::string> {
@@ -315,7 +331,8 @@ void server::start_session(tcp::socket socket, source_limiter::slot source_slot,
                            std::string early_input) {
   std::make_shared<session>(std::move(socket), *hub_, config_,
                             admission{next_id_++, connections_->acquire(), std::move(source_slot),
-                                      client, proxy, std::move(early_input)})
+                                      client, proxy, std::move(early_input)},
+                            tls_.get())
       ->start();
 }
 
@@ -344,7 +361,9 @@ void server::wait_for_signal() {
   signals_.async_wait([this](const boost::system::error_code& error, int signal_number) {
     if (error)
       return;
-    if (shutting_down_) {
+    if (signal_number == SIGHUP) {
+      reload();
+    } else if (shutting_down_) {
       log_event(log_level::warn, "signal-ignored",
                 {{"signal", static_cast<std::uint64_t>(signal_number)},
                  {"why", "already shutting down"}});
@@ -355,6 +374,21 @@ void server::wait_for_signal() {
     }
     wait_for_signal();
   });
+}
+
+void server::reload() {
+  log_event(log_level::info, "reload", {{"signal", static_cast<std::uint64_t>(SIGHUP)}});
+  if (!tls_)
+    return;
+  const auto reloaded = tls_->reload();
+  if (reloaded) {
+    log_event(log_level::info, "tls-reloaded",
+              {{"certificate", config_.tls_certificate_file},
+               {"expires", static_cast<std::uint64_t>(*reloaded)}});
+  } else {
+    log_event(log_level::warn, "tls-reload-failed",
+              {{"why", reloaded.error()}, {"kept", "the certificate in use"}});
+  }
 }
 
 void server::begin_shutdown() {

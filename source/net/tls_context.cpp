@@ -83,6 +83,9 @@ tl::expected<tls_identity, std::string> load_tls_identity(const std::string& cer
     return tl::unexpected("cannot load the private key " + key_file + ": " + openssl_error());
   }
   const std::int64_t expires_at = not_after(raw);
+  // Loading may leave notes in this thread's error queue; an I/O thread
+  // (the control strand runs on one) would read them as a connection's error.
+  ERR_clear_error();
   return tls_identity{std::move(context), expires_at};
 }
 

@@ -29,6 +29,44 @@ def make_certificate(directory, name, common_name=HOSTNAME, days=30):
     return cert, key
 
 
+def make_chain(directory):
+    """A root CA, an intermediate it signs and a leaf for HOSTNAME the
+    intermediate signs. Returns (root certificate, chain file: the leaf then
+    the intermediate, leaf key): a client that trusts only the root needs the
+    server to send the intermediate."""
+    def path(name):
+        return os.path.join(directory, name)
+
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def extensions(name, text):
+        with open(path(name), "w") as f:
+            f.write(text)
+        return path(name)
+
+    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    ca = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+    run("req", "-x509", *new_key, "-keyout", path("root.key"), "-out", path("root.crt"),
+        "-days", "30", "-subj", "/CN=CTurn test root", "-addext",
+        "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    for name, issuer, subject, text in (
+            ("intermediate", "root", "/CN=CTurn test intermediate", ca),
+            ("leaf", "intermediate", f"/CN={HOSTNAME}",
+             f"subjectAltName=DNS:{HOSTNAME},IP:127.0.0.1\n")):
+        run("req", *new_key, "-keyout", path(f"{name}.key"), "-out", path(f"{name}.csr"),
+            "-subj", subject)
+        run("x509", "-req", "-in", path(f"{name}.csr"), "-CA", path(f"{issuer}.crt"),
+            "-CAkey", path(f"{issuer}.key"), "-CAcreateserial", "-out", path(f"{name}.crt"),
+            "-days", "30", "-extfile", extensions(f"{name}.ext", text))
+    with open(path("chain.pem"), "w") as chain:
+        for name in ("leaf", "intermediate"):
+            with open(path(f"{name}.crt")) as part:
+                chain.write(part.read())
+    return path("root.crt"), path("chain.pem"), path("leaf.key")
+
+
 @functools.lru_cache(maxsize=None)
 def scratch_directory():
     """A temporary directory removed when the test process exits."""

@@ -10,7 +10,7 @@ import shutil
 import signal
 import socket
 import ssl
-import subprocess
+import tempfile
 import time
 import unittest
 import urllib.request
@@ -117,6 +117,85 @@ class SamePort(TlsTestCase):
             await Client.connect(self.server.host, self.server.port, tls=context)
         await asyncio.to_thread(self.server.wait_for_log,
                                 r"\btls-handshake-failed id=\d+ reason=protocol ")
+
+
+class Chain(ServerTestCase):
+    async def asyncSetUp(self):
+        directory = tempfile.mkdtemp(dir=tls_material.scratch_directory())
+        self.root, chain, key = await asyncio.to_thread(tls_material.make_chain, directory)
+        self.server_flags = ("--tls-cert", chain, "--tls-key", key)
+        await super().asyncSetUp()
+
+    async def test_the_intermediate_of_a_chain_file_is_sent(self):
+        # The client trusts the root only: the intermediate must come from the server.
+        alice = await self.connect(label="alice", tls=tls_material.client_context(self.root))
+        await alice.register("alice")
+
+
+class Behind(TlsTestCase):
+    extra_flags = ("--trusted-proxies", "127.0.0.1")
+
+    async def test_a_client_hello_that_came_with_the_proxy_header(self):
+        # The header and the whole first flight in one write: the server reads
+        # them together, and OpenSSL must get the rest of what it read.
+        sock = socket.create_connection((self.server.host, self.server.port))
+        self.addCleanup(sock.close)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.trusting(self.first_cert).wrap_bio(incoming, outgoing,
+                                                      server_hostname=tls_material.HOSTNAME)
+        header = b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 1337\r\n"
+
+        def exchange():
+            sock.settimeout(DEFAULT_TIMEOUT)
+            pending = header
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    sock.sendall(pending + outgoing.read())
+                    pending = b""
+                    incoming.write(sock.recv(65536))
+            tls.write(b'{"type":"username","body":{"content":"alice"}}\n')
+            sock.sendall(outgoing.read())
+            answer = b""
+            while not answer.endswith(b"\n"):
+                try:
+                    answer += tls.read(4096)
+                except ssl.SSLWantReadError:
+                    incoming.write(sock.recv(65536))
+            return answer
+
+        answer = await asyncio.to_thread(exchange)
+        self.assertEqual(answer, b'{"type":"welcome","body":{"content":"Username set to: alice"}}\n')
+        await asyncio.to_thread(self.server.wait_for_log, r"\bconnect id=\d+ peer=192\.0\.2\.7:40000 ")
+
+
+class SlowReader(TlsTestCase):
+    extra_flags = ("--rate-limit", "0", "--max-output-bytes", "0")
+
+    async def test_output_that_outgrows_the_socket_buffers_arrives_whole_and_in_order(self):
+        alice = await self.connect(label="alice", tls=self.trusting(self.first_cert),
+                                   rcvbuf=4096)
+        await alice.register("alice")
+        await alice.create("lobby")
+        bob = await self.plain_user("bob")
+        await bob.join("lobby")
+        await alice.expect_system("bob joined the room")
+        alice.stop_reading()
+        # Well past the largest send buffer the kernel gives a socket
+        # (tcp_wmem's maximum): OpenSSL's writes must wait for the socket.
+        with open("/proc/sys/net/ipv4/tcp_wmem") as limits:
+            largest_send_buffer = int(limits.read().split()[2])
+        size = 48 * 1024
+        count = 2 * largest_send_buffer // size + 20
+        for i in range(count):
+            await bob.say(f"{i:06}" + "x" * (size - 6))
+        alice.resume_reading()
+        for i in range(count):
+            frame = await alice.expect("message", sender="bob")
+            self.assertEqual(frame.body["content"][:6], f"{i:06}")
+        await alice.expect_nothing(after=[bob])
 
 
 class Reload(TlsTestCase):

@@ -30,7 +30,15 @@ struct server_config {
   std::vector<address_range> trusted_proxies;
   double rate_limit = 200;  // frames per second per client
   double rate_burst = 400;
+  // Bytes per second per client, counted by the lines it sends: a client over
+  // it is read more slowly, so that its receivers' queues never fill from
+  // one burst (--max-output-bytes is 4 MiB).
+  double rate_limit_bytes = 1024 * 1024;
+  double rate_burst_bytes = 1024 * 1024;
   std::chrono::milliseconds shutdown_grace{5'000};
+  // A peer whose path vanished (no FIN, no RST) is dropped within this; 0:
+  // the kernel's keepalive and retransmission timings (hours).
+  std::chrono::seconds dead_peer_timeout{60};
   log_level level = log_level::info;
   // Cluster mode: the Redis server shared by every node, as host and port;
   // empty host: one process on its own, no Redis.
@@ -52,18 +60,29 @@ struct server_config {
 
 enum class startup_action { serve, check, print_and_exit };
 
+// A `CTURN_*` variable that names no setting (a typo would otherwise go
+// unnoticed), and the known name it most resembles, if any is close.
+struct unknown_variable {
+  std::string name;
+  std::string suggestion;
+};
+
 struct command_line {
   startup_action action = startup_action::serve;
   server_config config;
-  std::string text;  // --help or --version output
+  std::string text;  // --help, --version or --print-config output
+  std::vector<unknown_variable> unknown_variables;
 };
 
-// Looks up an environment variable; empty optional if unset.
+// Looks up an environment variable; nullptr if unset.
 using environment_lookup = std::function<const char*(const char* name)>;
 
-// Flags first, then `CTURN_*` environment variables, then defaults. Returns a
-// message fit for the user on bad input.
-tl::expected<command_line, std::string> parse_command_line(int argc, const char* const argv[],
-                                                           const environment_lookup& environment);
+// Flags first, then `CTURN_*` environment variables (an empty one counts as
+// unset), then defaults. `environment_names` are the names of every variable
+// in the environment, checked for unknown `CTURN_*` ones. Returns a message
+// fit for the user on bad input, naming the flag or the variable it came from.
+tl::expected<command_line, std::string> parse_command_line(
+    int argc, const char* const argv[], const environment_lookup& environment,
+    const std::vector<std::string>& environment_names = {});
 
 }  // namespace cturn

@@ -39,8 +39,8 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
       commands_(strand_),
       events_(strand_),
       leases_(strand_) {
-  const auto lost = [this] {
-    core_.lost("connection lost");
+  const auto lost = [this](std::string_view why) {
+    core_.lost(why);
     perform();
   };
   commands_.on_lost(lost);
@@ -103,13 +103,19 @@ asio::awaitable<bool> cluster_hub::join_cluster() {
   // Random rather than counted in Redis: a Redis that restarted empty would
   // count again from 1 while a node that has not noticed yet still holds 1.
   const std::string node = random_node_id();
-  std::vector<std::string> set_lease{"SET", "cturn:lease:" + node, "1", "PX",
+  std::vector<std::string> set_lease{"SET", scripts::lease_key(node), "1", "PX",
                                      std::to_string(timing_.lease_ttl.count())};
   const redis_reply lease = co_await commands_.call(std::move(set_lease));
-  std::vector<std::string> list_node{"SADD", "cturn:nodes", node};
+  std::vector<std::string> list_node{"SADD", std::string(scripts::keys::nodes), node};
   const redis_reply listed = co_await commands_.call(std::move(list_node));
-  if (!*alive || !ok(lease) || !ok(listed))
+  // Messages go through a script by its hash: the script's text is not sent
+  // with each one. A Redis that forgets it (a restart, SCRIPT FLUSH) answers
+  // NOSCRIPT, which makes the node start afresh and load it again.
+  std::vector<std::string> load{"SCRIPT", "LOAD", scripts::publish_message};
+  const redis_reply loaded = co_await commands_.call(std::move(load));
+  if (!*alive || !ok(lease) || !ok(listed) || !ok(loaded))
     co_return false;
+  publish_sha_ = loaded.text;
   // Start afresh: whatever this process held as an earlier node is given up
   // now rather than when that node's lease runs out.
   if (!previous_node_.empty()) {
@@ -134,7 +140,7 @@ asio::awaitable<void> cluster_hub::keep_lease() {
   asio::steady_timer tick(strand_);
   const std::string node = core_.node();
   while (*alive && core_.serving() && core_.node() == node) {
-    leases_.send({"SET", "cturn:lease:" + node, "1", "XX", "PX", ttl},
+    leases_.send({"SET", scripts::lease_key(node), "1", "XX", "PX", ttl},
                  [this, alive, node](const redis_reply& reply) {
                    if (!*alive || !core_.serving() || node != core_.node())
                      return;
@@ -145,8 +151,7 @@ asio::awaitable<void> cluster_hub::keep_lease() {
                    if (ok(reply))
                      last_renewal_ = std::chrono::steady_clock::now();
                  });
-    // Any node may reap a dead one; the script makes it happen once.
-    leases_.send({"EVAL", scripts::reap_nodes, "0"});
+    reap();
     tick.expires_after(timing_.tick);
     co_await tick.async_wait(use_tuple);
     if (!*alive || !core_.serving() || core_.node() != node)
@@ -157,6 +162,16 @@ asio::awaitable<void> cluster_hub::keep_lease() {
       core_.tick();
     perform();
   }
+}
+
+// Any node may reap a dead one; the script makes it happen once, in runs of
+// bounded length, again at once while names are left.
+void cluster_hub::reap() {
+  leases_.send({"EVAL", scripts::reap_nodes, "0"},
+               [this, alive = alive_](const redis_reply& reply) {
+                 if (*alive && core_.serving() && !reply.is_error() && reply.integer > 0)
+                   reap();
+               });
 }
 
 void cluster_hub::close_links() {
@@ -186,7 +201,11 @@ void cluster_hub::perform() {
                      });
     } else if (auto* send = std::get_if<node_action::send>(&action)) {
       const std::vector<std::string_view> arguments(send->arguments.begin(), send->arguments.end());
-      commands_.send(arguments);
+      commands_.send(arguments, on_command_error());
+    } else if (auto* publish = std::get_if<node_action::publish>(&action)) {
+      commands_.send({"EVALSHA", publish_sha_, "0", core_.node(), publish->sender, publish->room,
+                      publish->payload},
+                     on_command_error());
     } else if (auto* subscribe = std::get_if<node_action::subscribe>(&action)) {
       const std::string channel = scripts::channel_of(subscribe->room);
       events_.send({"SUBSCRIBE", channel}, [this, alive = alive_, room = std::move(subscribe->room),
@@ -207,6 +226,19 @@ void cluster_hub::perform() {
   // Messages, the bulk, change no gauge; entries, exits and names do.
   if (core_.take_levels_changed())
     update_levels();
+}
+
+// A command whose reply nobody waits for may still be refused: a fenced
+// publish or a drop whose node's lease is gone. The node must hear of it.
+redis_connection::reply_handler cluster_hub::on_command_error() {
+  return [this, alive = alive_](const redis_reply& reply) {
+    // An error while the connection is up is Redis's own answer; a lost
+    // connection has been reported through on_lost.
+    if (!*alive || !reply.is_error() || !commands_.connected())
+      return;
+    core_.on_command_error(reply);
+    perform();
+  };
 }
 
 // Runs on the strand: the core is single-threaded.

@@ -81,7 +81,9 @@ class cluster_hub final : public hub_port {
   template <typename Input>
   void post(Input input);
   void perform();
+  redis_connection::reply_handler on_command_error();
   void close_links();
+  void reap();
   // The gauges the metrics endpoint reads from other threads.
   void update_levels();
 
@@ -97,6 +99,7 @@ class cluster_hub final : public hub_port {
   redis_connection leases_;
   bool shutting_down_ = false;
   std::string previous_node_;
+  std::string publish_sha_;  // scripts::publish_message, loaded by join_cluster
   std::chrono::steady_clock::time_point last_renewal_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::atomic<bool> serving_{false};

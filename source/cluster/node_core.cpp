@@ -84,7 +84,7 @@ void node_core::run(client_state& client) {
     }
     auto& line = (*client.lines)[client.next_line++];
     if (!line) {
-      reject(*client.self, line.error());
+      reject(*client.owner, line.error());
       continue;
     }
     client.messages += std::holds_alternative<send_message>(*line) ? 1 : 0;
@@ -94,7 +94,7 @@ void node_core::run(client_state& client) {
 
 void node_core::handle(client_state& client, command& request) {
   if (const auto refused = check_registered(client, request))
-    return reject(*client.self, *refused);
+    return reject(*client.owner, *refused);
   if (const auto* typed = std::get_if<set_username>(&request))
     return register_name(client, *typed);
   if (const auto* create = std::get_if<create_room>(&request))
@@ -116,7 +116,7 @@ void node_core::reject(participant& client, protocol_error error) {
 void node_core::register_name(client_state& client, const set_username& request) {
   auto claim = prepare_claim(client, request);
   if (!claim)
-    return reject(*client.self, claim.error());
+    return reject(*client.owner, claim.error());
   client.claim = std::move(*claim);
   if (!request.public_key_valid) {
     // Whether a taken name outranks the bad key is the directory's to say,
@@ -137,25 +137,25 @@ void node_core::finish_claim(client_state& client, const redis_reply& reply) {
   // The claim script checks the look-alike and the key together: a refusal
   // here can only be a taken name.
   if (reply.integer != 1) {
-    reject(*client.self, protocol_error::username_taken);
+    reject(*client.owner, protocol_error::username_taken);
     return finish_operation(client);
   }
   client.name = std::move(claim.name);
   names_[client.name] = &client;
   levels_changed_ = true;
   log_event(log_level::info, "username",
-            {{"id", client.self->connection_id()}, {"user", client.name}});
-  client.self->deliver(encode_notice(notice::username_set, client.name));
-  client.self->registered();
+            {{"id", client.owner->connection_id()}, {"user", client.name}});
+  client.owner->deliver(encode_notice(notice::username_set, client.name));
+  client.owner->registered();
   finish_operation(client);
 }
 
 void node_core::enter_room(client_state& client, std::string_view content, operation kind) {
   if (client.room != nullptr)
-    return reject(*client.self, protocol_error::leave_room_first);
+    return reject(*client.owner, protocol_error::leave_room_first);
   auto room = normalize_room_name(content);
   if (!room)
-    return reject(*client.self, room.error());
+    return reject(*client.owner, room.error());
   // Subscribed before the script runs: the node must not miss the room's
   // events from this client's entry on.
   add_interest(*room);
@@ -165,7 +165,7 @@ void node_core::enter_room(client_state& client, std::string_view content, opera
   room_state& state = rooms_.at(*room);
   if (state.subscribed)
     return run_entry_script(client);
-  state.waiting.push_back(client.self);
+  state.waiting.push_back(client.owner.get());
   if (!state.subscribing) {
     state.subscribing = true;
     emit(node_action::subscribe{.room = *room, .epoch = state.epoch});
@@ -183,7 +183,7 @@ void node_core::run_entry_script(client_state& client) {
 
 void node_core::leave_room(client_state& client) {
   if (client.room == nullptr)
-    return reject(*client.self, protocol_error::not_in_room);
+    return reject(*client.owner, protocol_error::not_in_room);
   client.current = operation::leave;
   client.target_room = client.room->name;
   client.event_seen = false;
@@ -192,12 +192,13 @@ void node_core::leave_room(client_state& client) {
 
 void node_core::publish_message(client_state& client, const send_message& request) {
   if (client.room == nullptr)
-    return reject(*client.self, protocol_error::join_room_first);
+    return reject(*client.owner, protocol_error::join_room_first);
   const frame bytes = encode_message(client.name, request.body);
   // Even a node's own members get the message from the channel: one order
   // per room for everyone.
-  emit(node_action::send{.arguments = {"PUBLISH", scripts::channel_of(client.room->name),
-                                       encode_message_event(client.name, bytes, request.to)}});
+  emit(node_action::publish{.sender = client.name,
+                            .room = client.room->name,
+                            .payload = encode_message_event(client.name, bytes, request.to)});
   if (request.to && *request.to == client.name) {
     // To oneself: later answers to this client must not overtake it.
     client.current = operation::message;
@@ -217,8 +218,8 @@ void node_core::run_script(client_state& client, operation purpose, const std::s
 void node_core::call(client_state& client, operation purpose, std::vector<std::string> arguments,
                      std::string claimed_name) {
   const std::uint64_t request = next_request_++;
-  requests_[request] = pending_request{.client = client.self,
-                                       .connection = client.self->connection_id(),
+  requests_[request] = pending_request{.client = client.owner.get(),
+                                       .connection = client.owner->connection_id(),
                                        .purpose = purpose,
                                        .name = std::move(claimed_name)};
   if (client.current == operation::none)
@@ -237,7 +238,7 @@ void node_core::finish_operation(client_state& client) {
   client.wait = waiting::nothing;
   client.target_room.clear();
   client.event_seen = false;
-  ready_.push_back(client.self);
+  ready_.push_back(client.owner.get());
 }
 
 void node_core::run_ready() {
@@ -257,14 +258,10 @@ void node_core::on_reply(std::uint64_t request, const redis_reply& reply) {
     return;
   const pending_request asked = std::move(found->second);
   requests_.erase(found);
-  if (reply.is_error()) {
-    const bool lease_gone = reply.text.find(scripts::lease_lost) != std::string::npos;
-    if (!lease_gone)
-      log_event(log_level::error, "redis-error", {{"what", reply.text}});
-    return give_up(lease_gone ? "lease expired" : "script failed");
-  }
+  if (reply.is_error())
+    return on_command_error(reply);
   client_state* client = find(asked.client);
-  if (client == nullptr || client->self->connection_id() != asked.connection || client->closing) {
+  if (client == nullptr || client->owner->connection_id() != asked.connection || client->closing) {
     // Gone while its claim was in flight: the name must not stay held by a
     // client that no longer exists.
     if (asked.purpose == operation::claim && reply.integer == 1)
@@ -274,7 +271,7 @@ void node_core::on_reply(std::uint64_t request, const redis_reply& reply) {
   switch (asked.purpose) {
     case operation::check_taken:
       client->claim.reset();
-      reject(*client->self, claim_verdict(reply.integer == 1, false).value());
+      reject(*client->owner, claim_verdict(reply.integer == 1, false).value());
       finish_operation(*client);
       break;
     case operation::claim:
@@ -282,14 +279,16 @@ void node_core::on_reply(std::uint64_t request, const redis_reply& reply) {
       break;
     case operation::create:
     case operation::join:
-      if (reply.integer != 1) {
+      if (entered(reply) != 1) {
         const std::string room = client->target_room;
-        reject(*client->self, asked.purpose == operation::create ? protocol_error::room_exists
-                                                                 : protocol_error::room_missing);
+        reject(*client->owner, asked.purpose == operation::create ? protocol_error::room_exists
+                                                                  : protocol_error::room_missing);
         finish_operation(*client);
         drop_interest(room);
         break;
       }
+      if (asked.purpose == operation::join)
+        return take_keys_of_members(*client, reply), run_ready();
       await_own_event(*client);
       break;
     case operation::leave:
@@ -303,7 +302,7 @@ void node_core::on_reply(std::uint64_t request, const redis_reply& reply) {
           room_fanout::remove(*client->room, *client);
           drop_interest(room);
         }
-        reject(*client->self, protocol_error::not_in_room);
+        reject(*client->owner, protocol_error::not_in_room);
         finish_operation(*client);
         break;
       }
@@ -314,6 +313,49 @@ void node_core::on_reply(std::uint64_t request, const redis_reply& reply) {
       break;
   }
   run_ready();
+}
+
+long long node_core::entered(const redis_reply& reply) {
+  // join_room answers [1, the members' key frames] or 0.
+  if (reply.type == redis_reply::kind::array && !reply.elements.empty())
+    return reply.elements.front().integer;
+  return reply.integer;
+}
+
+void node_core::take_keys_of_members(client_state& client, const redis_reply& reply) {
+  std::vector<frame> keys;
+  if (reply.elements.size() == 2) {
+    // Encoded frames end with their only '\n'.
+    std::string_view rest = reply.elements[1].text;
+    while (!rest.empty()) {
+      const std::size_t end = rest.find('\n');
+      const std::size_t length = end == std::string_view::npos ? rest.size() : end + 1;
+      keys.emplace_back(rest.substr(0, length));
+      rest.remove_prefix(length);
+    }
+  }
+  if (!client.event_seen) {
+    client.keys_of_members = std::move(keys);
+    return wait_for(client, waiting::own_event);
+  }
+  // The joined event came first: what the room sent since is held behind
+  // the welcome; the keys go between the two.
+  client.self = client.owner.get();
+  std::vector<frame> held = std::exchange(client.held.frames, {});
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    client.owner->deliver(held[i]);
+    if (i == 0)
+      for (const frame& key : keys)
+        client.owner->deliver(key);
+  }
+  finish_operation(client);
+}
+
+void node_core::on_command_error(const redis_reply& reply) {
+  const bool lease_gone = reply.text.find(scripts::lease_lost) != std::string::npos;
+  if (!lease_gone)
+    log_event(log_level::error, "redis-error", {{"what", reply.text}});
+  give_up(lease_gone ? "lease expired" : "script failed");
 }
 
 void node_core::await_own_event(client_state& client) {
@@ -400,12 +442,16 @@ void node_core::on_room_event(const std::string& room_name, std::string_view pay
       std::optional<frame> entrant_key;
       if (!event->frame.empty())
         entrant_key.emplace(event->frame);
-      std::vector<frame> keys;
-      if (entrant != nullptr) {
-        keys.reserve(event->key_frames.size());
-        for (const std::string_view key : event->key_frames)
-          keys.emplace_back(key);
+      // The members' keys come with the script's reply, to this node alone
+      // (an event that carried them would grow with the room, for every
+      // node). Before the reply, the entrant's frames are held.
+      if (entrant != nullptr && entrant->wait == waiting::reply) {
+        entrant->held.id = entrant->owner->connection_id();
+        entrant->self = &entrant->held;
       }
+      std::vector<frame> keys;
+      if (entrant != nullptr)
+        keys = std::exchange(entrant->keys_of_members, {});
       room_fanout::joined(room, user, entrant_key ? &*entrant_key : nullptr, entrant, keys);
       if (entrant != nullptr)
         seen(*entrant);
@@ -421,7 +467,7 @@ void node_core::on_room_event(const std::string& room_name, std::string_view pay
                                  event->type == room_event::kind::left
                                      ? room_fanout::exit_kind::left
                                      : room_fanout::exit_kind::disconnected,
-                                 leaver != nullptr ? leaver->self : nullptr);
+                                 leaver != nullptr ? leaver->owner.get() : nullptr);
       if (leaver != nullptr)
         seen(*leaver);
       if (member)
@@ -473,12 +519,12 @@ void node_core::give_up(std::string_view why) {
   const frame notice_frame = encode_notice(notice::unavailable);
   std::vector<std::function<void()>> batches_done;
   for (auto& [key, client] : clients_) {
-    client.self->deliver(notice_frame);
-    client.self->close_after_flush();
+    client.owner->deliver(notice_frame);
+    client.owner->close_after_flush();
     if (client.done)
       batches_done.push_back(std::move(client.done));
     log_event(log_level::info, "disconnect",
-              {{"id", client.self->connection_id()}, {"user", client.name}, {"reason", why}});
+              {{"id", client.owner->connection_id()}, {"user", client.name}, {"reason", why}});
   }
   clients_.clear();
   names_.clear();
@@ -547,8 +593,8 @@ void node_core::shutdown() {
   const frame notice_frame = encode_notice(notice::shutting_down);
   for (auto& [key, client] : clients_) {
     client.closing = true;
-    client.self->deliver(notice_frame);
-    client.self->close_after_flush();
+    client.owner->deliver(notice_frame);
+    client.owner->close_after_flush();
   }
   // Leave the cluster now rather than when the lease runs out: the others
   // hear `disconnected` for this node's clients at once.

@@ -31,6 +31,14 @@ struct call {
 struct send {
   std::vector<std::string> arguments;
 };
+// A message event on the room's channel, fenced: Redis publishes it only
+// while this node holds `sender` under a live lease (scripts::publish_message).
+// An error comes back through on_command_error.
+struct publish {
+  std::string sender;
+  std::string room;
+  std::string payload;
+};
 // On the events link; its reply goes back to on_subscribed(room, epoch, ...).
 struct subscribe {
   std::string room;
@@ -45,8 +53,9 @@ struct give_up {
 };
 }  // namespace node_action
 
-using node_action_t = std::variant<node_action::call, node_action::send, node_action::subscribe,
-                                   node_action::unsubscribe, node_action::give_up>;
+using node_action_t =
+    std::variant<node_action::call, node_action::send, node_action::publish, node_action::subscribe,
+                 node_action::unsubscribe, node_action::give_up>;
 
 struct node_timing {
   // The longest wait for a reply, a subscription or a command's own event:
@@ -88,6 +97,8 @@ class node_core {
   void shutdown();
 
   void on_reply(std::uint64_t request, const redis_reply& reply);
+  // A command nobody waits for was refused (a fence, a lost lease).
+  void on_command_error(const redis_reply& reply);
   void on_subscribed(const std::string& room, std::uint64_t epoch, bool ok);
   void on_room_event(const std::string& room, std::string_view payload);
   // Checks every deadline.
@@ -111,6 +122,19 @@ class node_core {
   enum class operation { none, check_taken, claim, create, join, leave, message };
   enum class waiting { nothing, reply, subscription, own_event };
 
+  // Frames for a client whose own joined event came before its script's
+  // reply: they wait behind the welcome until the members' keys are in.
+  class held_frames final : public participant {
+   public:
+    void deliver(const frame& bytes) override { frames.push_back(bytes); }
+    void close_after_flush() override {}
+    std::uint64_t connection_id() const override { return id; }
+
+    std::vector<frame> frames;
+    std::uint64_t id = 0;
+  };
+
+  // `self` is where the fan-out delivers: `owner`, or `held` for a while.
   struct client_state : local_member {
     std::shared_ptr<participant> owner;  // `self`, kept alive while it is here
     // The batch in progress.
@@ -125,6 +149,8 @@ class node_core {
     std::string target_room;
     // A room command's own event can come before its script's reply.
     bool event_seen = false;
+    std::vector<frame> keys_of_members;  // a join's, from its reply
+    held_frames held;
     std::optional<name_claim> claim;
     clock::time_point deadline;
     bool closing = false;
@@ -167,6 +193,8 @@ class node_core {
   void finish_operation(client_state& client);
   void run_ready();
   void finish_claim(client_state& client, const redis_reply& reply);
+  static long long entered(const redis_reply& reply);
+  void take_keys_of_members(client_state& client, const redis_reply& reply);
 
   void add_interest(const std::string& room);
   void drop_interest(const std::string& room);

@@ -58,8 +58,11 @@ bool is_pushed_message(const redis_reply& reply) {
 
 }  // namespace
 
-redis_connection::redis_connection(asio::any_io_executor strand)
-    : strand_(std::move(strand)), socket_(strand_), reader_(redisReaderCreate(), redisReaderFree) {
+redis_connection::redis_connection(asio::any_io_executor strand, redis_liveness checks)
+    : strand_(std::move(strand)),
+      socket_(strand_),
+      reader_(redisReaderCreate(), redisReaderFree),
+      checks_(checks) {
   if (!reader_)
     throw std::bad_alloc();
 }
@@ -116,6 +119,7 @@ asio::awaitable<bool> redis_connection::connect(const std::string& host, std::ui
     co_return false;
   deadline.cancel();
   established_ = true;
+  asio::co_spawn(strand_, watch(alive), asio::detached);
   co_return true;
 }
 
@@ -141,6 +145,19 @@ void redis_connection::send(const std::vector<std::string_view>& arguments,
       redisFormatCommandArgv(&encoded, static_cast<int>(argv.size()), argv.data(), lengths.data());
   if (length < 0)
     throw std::bad_alloc();
+  if (output_.size() + static_cast<std::size_t>(length) > checks_.max_queued_bytes) {
+    redisFreeCommand(encoded);
+    if (on_reply)
+      asio::post(strand_, [on_reply = std::move(on_reply)] {
+        on_reply(redis_reply::error("command buffer full"));
+      });
+    // After the handler above is queued: fail() runs the pending ones now.
+    asio::post(strand_, [this, alive = alive_, generation = generation_] {
+      if (*alive && generation == generation_)
+        fail("command buffer full");
+    });
+    return;
+  }
   try {
     output_.append(encoded, static_cast<std::size_t>(length));
   } catch (...) {
@@ -148,7 +165,8 @@ void redis_connection::send(const std::vector<std::string_view>& arguments,
     throw;
   }
   redisFreeCommand(encoded);
-  waiting_.push_back(std::move(on_reply));
+  last_activity_ = std::chrono::steady_clock::now();
+  waiting_.push_back({std::move(on_reply), last_activity_});
   start_write();
 }
 
@@ -222,8 +240,9 @@ void redis_connection::dispatch(redis_reply&& reply) {
     return push_(std::move(reply));
   if (waiting_.empty())
     return fail("a reply nobody asked for");
-  reply_handler handler = std::move(waiting_.front());
+  reply_handler handler = std::move(waiting_.front().handler);
   waiting_.pop_front();
+  last_activity_ = std::chrono::steady_clock::now();
   if (handler)
     handler(reply);
 }
@@ -234,7 +253,23 @@ void redis_connection::fail(std::string_view why) {
   const bool was_established = established_;
   close_with(why);
   if (was_established && lost_)
-    lost_();
+    lost_(why);
+}
+
+asio::awaitable<void> redis_connection::watch(std::shared_ptr<bool> alive) {
+  const std::uint64_t generation = generation_;
+  asio::steady_timer tick(strand_);
+  for (;;) {
+    tick.expires_after(checks_.check_every);
+    co_await tick.async_wait(use_tuple);
+    if (!*alive || generation != generation_ || !open_)
+      co_return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!waiting_.empty() && now - waiting_.front().sent > checks_.reply_deadline)
+      co_return fail("no reply in time");
+    if (waiting_.empty() && now - last_activity_ >= checks_.idle_ping)
+      send({"PING"});
+  }
 }
 
 void redis_connection::close() {
@@ -251,12 +286,12 @@ void redis_connection::close_with(std::string_view why) {
   boost::system::error_code ignored;
   socket_.close(ignored);
   // Handlers may send again; they find the connection closed.
-  std::deque<reply_handler> pending;
+  std::deque<pending_reply> pending;
   pending.swap(waiting_);
   const redis_reply lost = redis_reply::error(std::string(why));
-  for (reply_handler& handler : pending) {
-    if (handler)
-      handler(lost);
+  for (pending_reply& waiting : pending) {
+    if (waiting.handler)
+      waiting.handler(lost);
   }
 }
 

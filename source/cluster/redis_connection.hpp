@@ -18,6 +18,22 @@ struct redisReader;
 
 namespace cturn {
 
+// How the connection proves that Redis still answers. A link can stall
+// without an error (NAT or conntrack drops, a frozen proxy, a paused
+// Redis): only a reply that comes in time shows that it works.
+struct redis_liveness {
+  // A connection with no reply pending for this long sends a PING, also
+  // in subscribed mode; this also keeps Redis's `timeout` from closing it.
+  std::chrono::milliseconds idle_ping{500};
+  // A reply pending for longer than this is a lost connection.
+  std::chrono::milliseconds reply_deadline{2'000};
+  // How often the two above are checked.
+  std::chrono::milliseconds check_every{250};
+  // Commands queued but not yet written beyond this are a lost connection:
+  // a stalled link must not grow the buffer without bound.
+  std::size_t max_queued_bytes = 16 * 1024 * 1024;
+};
+
 // One connection to Redis: pipelined commands whose replies complete in
 // order, and, once subscribed, the messages Redis pushes. The wire format is
 // hiredis's (its command encoder and reply reader); the I/O is Asio's. Not
@@ -28,7 +44,7 @@ class redis_connection {
   using reply_handler = std::function<void(const redis_reply&)>;
   using push_handler = std::function<void(redis_reply&&)>;
 
-  explicit redis_connection(boost::asio::any_io_executor strand);
+  explicit redis_connection(boost::asio::any_io_executor strand, redis_liveness checks = {});
   ~redis_connection();
   redis_connection(const redis_connection&) = delete;
   redis_connection& operator=(const redis_connection&) = delete;
@@ -51,8 +67,9 @@ class redis_connection {
 
   // Subscriber mode: pushed `message` replies go here, not to a command.
   void on_push(push_handler handler) { push_ = std::move(handler); }
-  // Called once when the connection fails after connect() succeeded.
-  void on_lost(std::function<void()> handler) { lost_ = std::move(handler); }
+  // Called once, with the reason, when the connection fails after connect()
+  // succeeded.
+  void on_lost(std::function<void(std::string_view)> handler) { lost_ = std::move(handler); }
 
   bool connected() const { return open_; }
   // Closes the connection; pending commands get an error reply; on_lost is
@@ -62,6 +79,7 @@ class redis_connection {
  private:
   void start_write();
   boost::asio::awaitable<void> read_loop(std::shared_ptr<bool> alive);
+  boost::asio::awaitable<void> watch(std::shared_ptr<bool> alive);
   void dispatch(redis_reply&& reply);
   // The connection failed: close it, and tell the owner if it was up.
   void fail(std::string_view why);
@@ -70,7 +88,13 @@ class redis_connection {
   boost::asio::any_io_executor strand_;
   boost::asio::ip::tcp::socket socket_;
   std::unique_ptr<redisReader, void (*)(redisReader*)> reader_;
-  std::deque<reply_handler> waiting_;
+  struct pending_reply {
+    reply_handler handler;
+    std::chrono::steady_clock::time_point sent;
+  };
+  redis_liveness checks_;
+  std::deque<pending_reply> waiting_;
+  std::chrono::steady_clock::time_point last_activity_;
   std::string output_;   // commands not yet handed to the socket
   std::string writing_;  // the bytes of the write in flight
   bool write_in_flight_ = false;
@@ -79,7 +103,7 @@ class redis_connection {
   // Bumped by every close: completions of an earlier socket are ignored.
   std::uint64_t generation_ = 0;
   push_handler push_;
-  std::function<void()> lost_;
+  std::function<void(std::string_view)> lost_;
   // Lets coroutines and handlers that outlive this object see that it is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

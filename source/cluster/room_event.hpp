@@ -17,8 +17,9 @@ namespace cturn {
 // Wire form, fields separated by '\n' (names hold no control characters,
 // and an encoded frame holds no '\n' but its last byte):
 //   C \n user                      created
-//   J \n user \n own-key-frame-or-empty \n key-frame...   joined (key frames of
-//                                  the members already there, in entry order)
+//   J \n user \n own-key-frame-or-empty   joined (the members' keys go to
+//                                  the entrant's node in the script's reply;
+//                                  the parser still reads key frames after it)
 //   L \n user                      left
 //   D \n user                      disconnected
 //   M \n sender \n message-frame \n (- | +recipient)      message; the

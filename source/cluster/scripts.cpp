@@ -7,7 +7,7 @@ namespace {
 // are prepended to each.
 constexpr const char* prelude = R"lua(
 local function lease_alive(node)
-  return redis.call('EXISTS', 'cturn:lease:' .. node) == 1
+  return redis.call('EXISTS', K.lease .. node) == 1
 end
 local function require_lease(node)
   if not lease_alive(node) then
@@ -15,7 +15,7 @@ local function require_lease(node)
   end
 end
 local function owns(node, name)
-  return redis.call('GET', 'cturn:user:' .. name) == node
+  return redis.call('GET', K.user .. name) == node
 end
 -- A name this node no longer holds means the cluster has given it up.
 local function require_holder(node, name)
@@ -24,23 +24,29 @@ local function require_holder(node, name)
     error({err = 'CTURN-LEASE-LOST'})
   end
 end
+-- Adds `name` to the members of `room` after those already there: a sorted
+-- set ordered by a counter, so that taking one out is O(log n), not O(n).
+local function enter(room, name)
+  redis.call('ZADD', K.room .. room, redis.call('INCR', K.entry_counter), name)
+  redis.call('SET', K.where .. name, room)
+end
 -- Takes `name` out of its room; the members left hear `tag`.
 local function leave(name, tag)
-  local room = redis.call('GET', 'cturn:where:' .. name)
+  local room = redis.call('GET', K.where .. name)
   if not room then
     return false
   end
-  redis.call('LREM', 'cturn:room:' .. room, 1, name)
-  redis.call('DEL', 'cturn:where:' .. name)
+  redis.call('ZREM', K.room .. room, name)
+  redis.call('DEL', K.where .. name)
   -- Redis deletes an empty list: the room is gone, and so is its skeleton.
-  if redis.call('EXISTS', 'cturn:room:' .. room) == 0 then
-    local skeleton = redis.call('GET', 'cturn:room-skeleton-of:' .. room)
+  if redis.call('EXISTS', K.room .. room) == 0 then
+    local skeleton = redis.call('GET', K.room_skeleton_of .. room)
     if skeleton then
-      redis.call('DEL', 'cturn:room-skeleton:' .. skeleton)
+      redis.call('DEL', K.room_skeleton .. skeleton)
     end
-    redis.call('DEL', 'cturn:room-skeleton-of:' .. room)
+    redis.call('DEL', K.room_skeleton_of .. room)
   end
-  redis.call('PUBLISH', 'cturn:room-channel:' .. room, tag .. '\n' .. name)
+  redis.call('PUBLISH', K.room_channel .. room, tag .. '\n' .. name)
   return true
 end
 local function drop(node, name)
@@ -48,17 +54,28 @@ local function drop(node, name)
     return
   end
   leave(name, 'D')
-  local skeleton = redis.call('GET', 'cturn:skeleton-of:' .. name)
+  local skeleton = redis.call('GET', K.skeleton_of .. name)
   if skeleton then
-    redis.call('DEL', 'cturn:skeleton:' .. skeleton)
+    redis.call('DEL', K.skeleton .. skeleton)
   end
-  redis.call('DEL', 'cturn:user:' .. name, 'cturn:key:' .. name, 'cturn:skeleton-of:' .. name)
-  redis.call('SREM', 'cturn:node-users:' .. node, name)
+  redis.call('DEL', K.user .. name, K.key .. name, K.skeleton_of .. name)
+  redis.call('SREM', K.node_users .. node, name)
 end
 )lua";
 
+// The key names of keys.hpp as a Lua table K, so that every name is spelled
+// once, in C++.
+std::string key_table() {
+  std::string table = "local K = {";
+  for (const auto& [field, prefix] : keys::all) {
+    table.append(field).append(" = '").append(prefix).append("', ");
+  }
+  table.append("}\n");
+  return table;
+}
+
 std::string with_prelude(const char* body) {
-  return std::string(prelude) + body;
+  return key_table() + prelude + body;
 }
 
 }  // namespace
@@ -68,18 +85,18 @@ local node, name, key, skeleton = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 require_lease(node)
 -- A name that looks like one in use is taken too (an exact match has the
 -- same skeleton); the skeleton is held for as long as the name.
-if redis.call('EXISTS', 'cturn:skeleton:' .. skeleton) == 1 then
+if redis.call('EXISTS', K.skeleton .. skeleton) == 1 then
   return 0
 end
-if not redis.call('SET', 'cturn:user:' .. name, node, 'NX') then
+if not redis.call('SET', K.user .. name, node, 'NX') then
   return 0
 end
-redis.call('SET', 'cturn:skeleton:' .. skeleton, name)
-redis.call('SET', 'cturn:skeleton-of:' .. name, skeleton)
+redis.call('SET', K.skeleton .. skeleton, name)
+redis.call('SET', K.skeleton_of .. name, skeleton)
 if key ~= '' then
-  redis.call('SET', 'cturn:key:' .. name, key)
+  redis.call('SET', K.key .. name, key)
 end
-redis.call('SADD', 'cturn:node-users:' .. node, name)
+redis.call('SADD', K.node_users .. node, name)
 return 1
 )lua");
 
@@ -88,41 +105,40 @@ local node, name, room, skeleton = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 require_holder(node, name)
 -- A room that looks like one that exists exists too (an exact match has the
 -- same skeleton); the skeleton is held for as long as the room.
-if redis.call('EXISTS', 'cturn:room-skeleton:' .. skeleton) == 1 then
+if redis.call('EXISTS', K.room_skeleton .. skeleton) == 1 then
   return 0
 end
-local members = 'cturn:room:' .. room
+local members = K.room .. room
 if redis.call('EXISTS', members) == 1 then
   return 0
 end
-redis.call('SET', 'cturn:room-skeleton:' .. skeleton, room)
-redis.call('SET', 'cturn:room-skeleton-of:' .. room, skeleton)
-redis.call('RPUSH', members, name)
-redis.call('SET', 'cturn:where:' .. name, room)
-redis.call('PUBLISH', 'cturn:room-channel:' .. room, 'C\n' .. name)
+redis.call('SET', K.room_skeleton .. skeleton, room)
+redis.call('SET', K.room_skeleton_of .. room, skeleton)
+enter(room, name)
+redis.call('PUBLISH', K.room_channel .. room, 'C\n' .. name)
 return 1
 )lua");
 
 const std::string join_room = with_prelude(R"lua(
 local node, name, room = ARGV[1], ARGV[2], ARGV[3]
 require_holder(node, name)
-local members = 'cturn:room:' .. room
+local members = K.room .. room
 if redis.call('EXISTS', members) == 0 then
   return 0
 end
 local keys = {}
-for _, member in ipairs(redis.call('LRANGE', members, 0, -1)) do
-  local key = redis.call('GET', 'cturn:key:' .. member)
+for _, member in ipairs(redis.call('ZRANGE', members, 0, -1)) do
+  local key = redis.call('GET', K.key .. member)
   if key then
     keys[#keys + 1] = key
   end
 end
-redis.call('RPUSH', members, name)
-redis.call('SET', 'cturn:where:' .. name, room)
-local own = redis.call('GET', 'cturn:key:' .. name) or '\n'
-redis.call('PUBLISH', 'cturn:room-channel:' .. room,
-           'J\n' .. name .. '\n' .. own .. table.concat(keys))
-return 1
+enter(room, name)
+local own = redis.call('GET', K.key .. name) or '\n'
+-- Only the entrant's key travels to every node; the others' go to the
+-- entrant's node alone, in the reply.
+redis.call('PUBLISH', K.room_channel .. room, 'J\n' .. name .. '\n' .. own)
+return {1, table.concat(keys)}
 )lua");
 
 const std::string leave_room = with_prelude(R"lua(
@@ -134,6 +150,16 @@ end
 return 0
 )lua");
 
+const std::string publish_message = with_prelude(R"lua(
+local node, name, room, payload = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+-- The fence: checked by Redis in the step that publishes, so that a message
+-- a node sent before the cluster gave it up (bytes that reach Redis late,
+-- after a pause or a partition) cannot speak for the name's next holder.
+require_holder(node, name)
+redis.call('PUBLISH', K.room_channel .. room, payload)
+return 1
+)lua");
+
 const std::string drop_name = with_prelude(R"lua(
 drop(ARGV[1], ARGV[2])
 return 1
@@ -141,32 +167,50 @@ return 1
 
 const std::string reap_nodes = with_prelude(R"lua(
 if ARGV[1] then
-  redis.call('DEL', 'cturn:lease:' .. ARGV[1])
+  redis.call('DEL', K.lease .. ARGV[1])
 end
-local reaped = 0
-for _, node in ipairs(redis.call('SMEMBERS', 'cturn:nodes')) do
+-- At most this many names per run, so that no run blocks Redis for long
+-- (every node's lease and link checks wait behind it); the caller runs the
+-- script again while it answers that names are left.
+local budget = tonumber(ARGV[2] or '100')
+local left = 0
+for _, node in ipairs(redis.call('SMEMBERS', K.nodes)) do
   if not lease_alive(node) then
-    for _, name in ipairs(redis.call('SMEMBERS', 'cturn:node-users:' .. node)) do
+    local users = K.node_users .. node
+    local names = {}
+    if budget > 0 then
+      names = redis.call('SPOP', users, budget)
+    end
+    for _, name in ipairs(names) do
       drop(node, name)
     end
-    redis.call('DEL', 'cturn:node-users:' .. node)
-    redis.call('SREM', 'cturn:nodes', node)
-    reaped = reaped + 1
+    budget = budget - #names
+    local remaining = redis.call('SCARD', users)
+    if remaining == 0 then
+      redis.call('SREM', K.nodes, node)
+    end
+    left = left + remaining
   end
 end
-return reaped
+return left
 )lua");
 
 std::string skeleton_key(std::string_view skeleton) {
-  std::string key = "cturn:skeleton:";
+  std::string key(keys::skeleton);
   key.append(skeleton);
   return key;
 }
 
 std::string channel_of(std::string_view room) {
-  std::string channel(channel_prefix);
+  std::string channel(keys::room_channel);
   channel.append(room);
   return channel;
+}
+
+std::string lease_key(std::string_view node) {
+  std::string key(keys::lease);
+  key.append(node);
+  return key;
 }
 
 }  // namespace cturn::scripts

@@ -9,20 +9,45 @@ namespace cturn::scripts {
 // atomically: it checks, changes and publishes the resulting room event in
 // one step, so every room has one order of events for every node.
 //
-// Keys (all under "cturn:"):
-//   user:<name>        the node that holds the name
-//   key:<name>         the holder's encoded pubkey frame, if it sent a key
-//   where:<name>       the room the holder is in
-//   room:<room>        the room's members, a list in order of entry
-//   skeleton:<skeleton>, skeleton-of:<name>  a name's confusable skeleton,
-//                      both ways, held with the name
-//   room-skeleton:<skeleton>, room-skeleton-of:<room>  the same for a room
-//   room-channel:<room>  the room's pub/sub channel (room_event.hpp)
-//   lease:<node>       "1" while the node is alive, with a TTL it renews
-//   nodes              every node id that may hold names
-//   node-users:<node>  the names a node holds
 // The scripts name keys they compute, so they need a single Redis, not a
-// Redis Cluster.
+// Redis Cluster. Every key's name is spelled once, in `keys` below; the
+// scripts get them as a Lua table `K`.
+
+namespace keys {
+inline constexpr std::string_view user = "cturn:user:";          // <name>: the node holding it
+inline constexpr std::string_view key = "cturn:key:";            // <name>: its encoded pubkey frame
+inline constexpr std::string_view skeleton = "cturn:skeleton:";  // <skeleton>: the name
+inline constexpr std::string_view skeleton_of = "cturn:skeleton-of:";      // <name>: its skeleton
+inline constexpr std::string_view room_skeleton = "cturn:room-skeleton:";  // <skeleton>: room
+inline constexpr std::string_view room_skeleton_of = "cturn:room-skeleton-of:";  // <room>: skeleton
+inline constexpr std::string_view where = "cturn:where:";  // <name>: the room it is in
+inline constexpr std::string_view room = "cturn:room:";    // <room>: its members, a sorted set
+inline constexpr std::string_view entry_counter = "cturn:entry-counter";  // orders the entries
+inline constexpr std::string_view room_channel = "cturn:room-channel:";   // <room>: pub/sub channel
+inline constexpr std::string_view lease = "cturn:lease:";  // <node>: "1" with a TTL it renews
+inline constexpr std::string_view nodes = "cturn:nodes";   // every node id that may hold names
+inline constexpr std::string_view node_users = "cturn:node-users:";  // <node>: the names it holds
+
+struct named {
+  std::string_view field;  // the name in the scripts' table K
+  std::string_view prefix;
+};
+inline constexpr named all[] = {
+    {"user", user},
+    {"key", key},
+    {"skeleton", skeleton},
+    {"skeleton_of", skeleton_of},
+    {"room_skeleton", room_skeleton},
+    {"room_skeleton_of", room_skeleton_of},
+    {"where", where},
+    {"room", room},
+    {"entry_counter", entry_counter},
+    {"room_channel", room_channel},
+    {"lease", lease},
+    {"nodes", nodes},
+    {"node_users", node_users},
+};
+}  // namespace keys
 
 // ARGV: node, name, key frame ("" for none), skeleton. 1 claimed, 0 taken
 // (the name or its skeleton).
@@ -30,14 +55,21 @@ extern const std::string claim_name;
 // ARGV: node, name, room, skeleton. 1 created, 0 the room or its skeleton
 // exists.
 extern const std::string create_room;
-// ARGV: node, name, room (and a skeleton it ignores). 1 joined, 0 no such room.
+// ARGV: node, name, room (and a skeleton it ignores). [1, the members' key
+// frames, in entry order] when joined, 0 when there is no such room.
 extern const std::string join_room;
 // ARGV: node, name. 1 left, 0 in no room.
 extern const std::string leave_room;
+// ARGV: node, name, room, payload. Publishes a message event on the room's
+// channel if `node` still holds `name` under a live lease; else the error
+// lease_lost.
+extern const std::string publish_message;
 // ARGV: node, name. Forgets the name, leaving its room (`disconnected`).
 extern const std::string drop_name;
-// ARGV: [node to retire]. Forgets every node whose lease is gone, each of
-// its names as drop_name does; returns how many nodes. With a node given,
+// ARGV: [node to retire [, most names]]. Forgets every node whose lease is
+// gone, each of its names as drop_name does, at most 100 names (or the
+// number given) per run; answers how many names are left to forget, so that
+// the caller runs it again at once while that is not 0. With a node given,
 // that node's lease is deleted first.
 extern const std::string reap_nodes;
 
@@ -46,8 +78,9 @@ extern const std::string reap_nodes;
 inline constexpr std::string_view lease_lost = "CTURN-LEASE-LOST";
 
 std::string channel_of(std::string_view room);
+inline constexpr std::string_view channel_prefix = keys::room_channel;
 // The key that holds the name whose look-alike skeleton is `skeleton`.
 std::string skeleton_key(std::string_view skeleton);
-inline constexpr std::string_view channel_prefix = "cturn:room-channel:";
+std::string lease_key(std::string_view node);
 
 }  // namespace cturn::scripts

@@ -185,6 +185,7 @@ totals collect() {
     add(sum.disconnects, block.disconnects);
     sum.slow_consumers += block.slow_consumers.value();
     add(sum.rejected, block.rejected);
+    add(sum.health_checks, block.health_checks);
     add(sum.handoff_buckets, block.handoff_buckets);
     sum.handoff_nanoseconds += block.handoff_nanoseconds.value();
     add(sum.connections_by_transport, block.connections_by_transport);
@@ -197,6 +198,10 @@ std::string exposition(const totals& counted, const gauges& levels) {
   writer out;
   out.family("cturn_connections", "gauge", "Open client connections on this node.");
   out.sample("cturn_connections", levels.connections);
+  out.family("cturn_connections_awaiting_proxy_header", "gauge",
+             "Connections from a trusted proxy still waiting for their PROXY header; they "
+             "count toward the connection limit.");
+  out.sample("cturn_connections_awaiting_proxy_header", levels.awaiting_proxy_header);
   out.family("cturn_users", "gauge", "Registered usernames held by clients of this node.");
   out.sample("cturn_users", levels.users);
   out.family("cturn_rooms", "gauge", "Rooms with at least one member on this node.");
@@ -223,6 +228,10 @@ std::string exposition(const totals& counted, const gauges& levels) {
   labelled<rejection>(out, "cturn_rejected_connections_total", "counter",
                       "Connections turned away before they were served, by reason.", "reason",
                       counted.rejected);
+  labelled<health_check_kind>(out, "cturn_health_checks_total", "counter",
+                              "Connections that only checked the server answers, by kind "
+                              "(logged at debug).",
+                              "kind", counted.health_checks);
   labelled<transport>(out, "cturn_connections_by_transport_total", "counter",
                       "Client connections by transport, counted once their first byte tells.",
                       "transport", counted.connections_by_transport);
@@ -305,6 +314,11 @@ std::string_view label_of(rejection reason) {
   constexpr std::string_view names[] = {"server_full", "shutting_down", "redis_unavailable",
                                         "source_limit"};
   return names[static_cast<std::size_t>(reason)];
+}
+
+std::string_view label_of(health_check_kind kind) {
+  constexpr std::string_view names[] = {"proxy_local", "probe"};
+  return names[static_cast<std::size_t>(kind)];
 }
 
 std::string_view label_of(protocol_error error) {

@@ -61,6 +61,13 @@ enum class handshake_failure {
 };
 inline constexpr std::size_t handshake_failures = 4;
 
+// Connections that only check that the server answers: a trusted proxy's own
+// (PROXY LOCAL or v1 UNKNOWN, e.g. HAProxy's check-send-proxy), and sessions
+// that set a username and closed, as `cturn-server --check` and a TCP check
+// do. Counted here rather than announced in the log at info.
+enum class health_check_kind { proxy_local, probe };
+inline constexpr std::size_t health_check_kinds = 2;
+
 enum class rejection { server_full, shutting_down, redis_unavailable, source_limit };
 inline constexpr std::size_t rejections = 4;
 
@@ -80,6 +87,7 @@ struct alignas(64) thread_counters {
   std::array<counter, disconnect_reasons> disconnects;
   counter slow_consumers;
   std::array<counter, rejections> rejected;
+  std::array<counter, health_check_kinds> health_checks;
   std::array<counter, handoff_bounds.size() + 1> handoff_buckets;  // the last is +Inf
   counter handoff_nanoseconds;
   std::array<counter, transports> connections_by_transport;
@@ -108,6 +116,7 @@ struct totals {
   std::array<std::uint64_t, disconnect_reasons> disconnects{};
   std::uint64_t slow_consumers = 0;
   std::array<std::uint64_t, rejections> rejected{};
+  std::array<std::uint64_t, health_check_kinds> health_checks{};
   std::array<std::uint64_t, handoff_bounds.size() + 1> handoff_buckets{};
   std::uint64_t handoff_nanoseconds = 0;
   std::array<std::uint64_t, transports> connections_by_transport{};
@@ -118,6 +127,8 @@ totals collect();
 // Levels read at scrape time.
 struct gauges {
   std::size_t connections = 0;
+  // From a trusted proxy, still waiting for their PROXY header.
+  std::size_t awaiting_proxy_header = 0;
   std::size_t users = 0;
   std::size_t rooms = 0;
   // When the TLS certificate in use expires, in seconds since the epoch;
@@ -134,6 +145,7 @@ std::string_view label_of(disconnect_label reason);
 std::string_view label_of(rejection reason);
 std::string_view label_of(transport kind);
 std::string_view label_of(handshake_failure reason);
+std::string_view label_of(health_check_kind kind);
 std::string_view label_of(protocol_error error);
 
 }  // namespace cturn::metrics

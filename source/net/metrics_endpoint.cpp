@@ -10,6 +10,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
+#include <utility>
 
 #include "log.hpp"
 #include "net/listener.hpp"
@@ -22,8 +23,14 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
-// A scraper that stalls is cut off; Prometheus scrapes with a 10 s timeout.
-constexpr auto request_timeout = std::chrono::seconds(10);
+// A request must have arrived whole this long after the connection became
+// idle (accepted, or its last answer written); an answer must be written
+// within as long. Prometheus sends its request at once, and opens a new
+// connection when an idle one was closed.
+constexpr auto request_timeout = std::chrono::seconds(5);
+// However busy a keep-alive connection is, it is closed after its answer
+// once it is this old, so that trickled requests cannot hold it for ever.
+constexpr auto connection_lifetime = std::chrono::seconds(30);
 
 void log_failure(const std::exception_ptr& failure) {
   if (failure)
@@ -38,7 +45,8 @@ metrics_endpoint::metrics_endpoint(asio::io_context& io, exposition_source metri
       strand_(asio::make_strand(io)),
       acceptor_(strand_),
       metrics_(std::move(metrics)),
-      health_(std::move(health)) {}
+      health_(std::move(health)),
+      slot_freed_(strand_) {}
 
 bool metrics_endpoint::listen(const std::string& address, std::uint16_t port) {
   boost::system::error_code error;
@@ -64,24 +72,55 @@ void metrics_endpoint::stop() {
   asio::post(strand_, [this] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    slot_freed_.cancel();
   });
 }
 
 asio::awaitable<void> metrics_endpoint::accept_loop() {
+  bool exhausted = false;
   for (;;) {
+    co_await wait_for_free_slot();
+    if (!acceptor_.is_open())
+      co_return;
     auto [error, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), use_tuple);
     if (error == asio::error::operation_aborted || !acceptor_.is_open())
       co_return;
-    if (error)
+    if (error) {
+      if (is_resource_exhaustion(error)) {
+        if (!std::exchange(exhausted, true))
+          log_event(log_level::warn, "metrics-accept-error", {{"error", error.message()}});
+        asio::steady_timer pause(strand_, accept_retry_delay);
+        co_await pause.async_wait(use_tuple);
+      }
       continue;
+    }
+    if (std::exchange(exhausted, false))
+      log_event(log_level::info, "metrics-accept-resumed");
+    ++open_connections_;
     const auto executor = socket.get_executor();
-    asio::co_spawn(executor, serve(std::move(socket)), log_failure);
+    asio::co_spawn(executor, serve(std::move(socket)), [this](const std::exception_ptr& failure) {
+      log_failure(failure);
+      asio::post(strand_, [this] { release_slot(); });
+    });
   }
+}
+
+asio::awaitable<void> metrics_endpoint::wait_for_free_slot() {
+  while (open_connections_ >= max_connections && acceptor_.is_open()) {
+    slot_freed_.expires_at(asio::steady_timer::time_point::max());
+    co_await slot_freed_.async_wait(use_tuple);
+  }
+}
+
+void metrics_endpoint::release_slot() {
+  --open_connections_;
+  slot_freed_.cancel();
 }
 
 asio::awaitable<void> metrics_endpoint::serve(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
+  const auto retire_at = std::chrono::steady_clock::now() + connection_lifetime;
   for (;;) {
     http::request<http::empty_body> request;
     stream.expires_after(request_timeout);
@@ -92,11 +131,12 @@ asio::awaitable<void> metrics_endpoint::serve(tcp::socket socket) {
 
     http::response<http::string_body> response;
     response.version(request.version());
-    response.keep_alive(request.keep_alive());
+    response.keep_alive(request.keep_alive() && std::chrono::steady_clock::now() < retire_at);
     const std::string_view target(request.target().data(), request.target().size());
-    if (request.method() != http::verb::get) {
+    const bool head = request.method() == http::verb::head;
+    if (request.method() != http::verb::get && !head) {
       response.result(http::status::method_not_allowed);
-      response.set(http::field::allow, "GET");
+      response.set(http::field::allow, "GET, HEAD");
     } else if (target == "/metrics") {
       response.result(http::status::ok);
       response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -111,7 +151,12 @@ asio::awaitable<void> metrics_endpoint::serve(tcp::socket socket) {
       response.body() = "not found\n";
     }
     response.prepare_payload();
-    const auto [write_error, written] = co_await http::async_write(stream, response, use_tuple);
+    stream.expires_after(request_timeout);
+    // HEAD: the headers GET would have sent, Content-Length included.
+    http::response_serializer<http::string_body> serializer(response);
+    const auto [write_error, written] =
+        head ? co_await http::async_write_header(stream, serializer, use_tuple)
+             : co_await http::async_write(stream, serializer, use_tuple);
     if (write_error || !response.keep_alive())
       break;
   }

@@ -33,6 +33,12 @@ asio::ip::address probe_address(const std::string& bind_address) {
   return address;
 }
 
+std::string text_of(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(endpoint.port());
+}
+
 // Random, so that nobody can make the probe fail by holding its name.
 std::string probe_username() {
   std::random_device entropy;
@@ -81,6 +87,9 @@ int probe_health_endpoint(const server_config& config) {
     request.set(http::field::host, "localhost");
     http::response<http::string_body> response;
     const tcp::endpoint endpoint(probe_address(config.metrics_host), config.metrics_port);
+    // Every message names what was probed, so that a failing health check
+    // says where it looked.
+    const std::string probed = "GET http://" + text_of(endpoint) + "/healthz";
     const auto send = [&](auto done) {
       http::async_write(
           socket, request,
@@ -92,15 +101,15 @@ int probe_health_endpoint(const server_config& config) {
           [done](const boost::system::error_code& error, std::size_t) { done(error); });
     };
     if (const auto failure = exchange(io, socket, endpoint, send, receive)) {
-      std::cerr << "cturn-server --check: /healthz: " << *failure << "\n";
+      std::cerr << "cturn-server --check: " << probed << ": " << *failure << "\n";
       return 1;
     }
     if (response.result() != http::status::ok) {
-      std::cerr << "cturn-server --check: /healthz: " << response.result_int() << " "
+      std::cerr << "cturn-server --check: " << probed << ": " << response.result_int() << " "
                 << response.body();
       return 1;
     }
-    std::cout << "ok: /healthz " << response.body();
+    std::cout << "ok: " << probed << ": " << response.body();
     return 0;
   } catch (const std::exception& error) {
     std::cerr << "cturn-server --check: " << error.what() << "\n";
@@ -119,6 +128,7 @@ int probe_server(const server_config& config) {
     tcp::socket socket(io);
     std::string reply;
     const tcp::endpoint server(probe_address(config.bind_address), config.port);
+    const std::string probed = "protocol probe (username) of " + text_of(server);
     const std::string request =
         R"({"type":"username","body":{"content":")" + probe_username() + "\"}}\n";
     const auto send = [&](auto done) {
@@ -132,17 +142,17 @@ int probe_server(const server_config& config) {
           [done](const boost::system::error_code& error, std::size_t) { done(error); });
     };
     if (const auto failure = exchange(io, socket, server, send, receive)) {
-      std::cerr << "cturn-server --check: " << *failure << "\n";
+      std::cerr << "cturn-server --check: " << probed << ": " << *failure << "\n";
       return 1;
     }
     // Any protocol answer proves the server is serving: a welcome, or an error
     // such as `Server full` or a taken name.
     if (reply.find(R"("type":"welcome")") != std::string::npos ||
         reply.find(R"("type":"error")") != std::string::npos) {
-      std::cout << "ok: " << reply;
+      std::cout << "ok: " << probed << ": " << reply;
       return 0;
     }
-    std::cerr << "cturn-server --check: unexpected reply: " << reply;
+    std::cerr << "cturn-server --check: " << probed << ": unexpected reply: " << reply;
     return 1;
   } catch (const std::exception& error) {
     std::cerr << "cturn-server --check: " << error.what() << "\n";

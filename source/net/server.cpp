@@ -32,7 +32,6 @@ using asio::ip::tcp;
 // File descriptors kept back from clients for the listener, logs and the
 // short-lived sockets that tell extra clients the server is full.
 constexpr rlim_t reserved_descriptors = 32;
-constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 constexpr auto accept_restart_delay = std::chrono::seconds(1);
 constexpr auto turn_away_linger = std::chrono::seconds(1);
 // A trusted proxy writes its header at once; a connection that has not
@@ -62,30 +61,26 @@ std::size_t descriptor_budget() {
   return limit.rlim_cur > reserved_descriptors ? limit.rlim_cur - reserved_descriptors : 1;
 }
 
-// Hands SIGTERM and SIGINT from the signal set, which puts back their default
-// action (death) when it lets go of them, to SIG_IGN, with no moment between
+// Hands SIGTERM, SIGINT and SIGHUP from the signal sets, which put back their
+// default action (death) when they let go of them, to SIG_IGN, with no moment between
 // in which a late second signal could kill a server that is exiting cleanly.
 // The signals are blocked meanwhile; the log's thread never takes them, and
 // the I/O threads are gone, so one that arrives stays pending and is dropped.
-void ignore_stop_signals(asio::signal_set& signals) {
-  sigset_t stop;
+void ignore_handled_signals(asio::signal_set& stop_signals, asio::signal_set& reload_signals) {
+  sigset_t handled;
   sigset_t previous;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop, &previous);
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGINT);
+  sigaddset(&handled, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &handled, &previous);
   boost::system::error_code ignored;
-  signals.clear(ignored);
+  stop_signals.clear(ignored);
+  reload_signals.clear(ignored);
   std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGINT, SIG_IGN);
   std::signal(SIGHUP, SIG_IGN);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-}
-
-bool is_resource_exhaustion(const boost::system::error_code& error) {
-  return error == asio::error::no_descriptors || error == asio::error::no_buffer_space ||
-         error == asio::error::no_memory || error.value() == ENFILE;
 }
 
 // Tells a client over a connection cap why it is turned away, then closes.
@@ -116,10 +111,12 @@ server::server(server_config config, const hub_factory& make_hub)
     : config_(std::move(config)),
       control_(asio::make_strand(io_)),
       acceptor_(control_),
-      signals_(control_, SIGINT, SIGTERM, SIGHUP),
+      signals_(control_, SIGINT, SIGTERM),
+      reload_signals_(control_, SIGHUP),
       grace_timer_(control_),
       hub_(make_hub(io_, config_)),
       connections_(std::make_shared<connection_registry>()),
+      awaiting_header_(std::make_shared<connection_registry>()),
       sources_(std::make_shared<source_limiter>(config_.max_connections_per_source)) {}
 
 int server::run() {
@@ -168,6 +165,7 @@ int server::run() {
           metrics::gauges levels = hub_->levels();
           levels.connections = connections_->count();
           levels.tls_certificate_expiry = tls_ ? tls_->expires_at() : 0;
+          levels.awaiting_proxy_header = awaiting_header_->count();
           return metrics::exposition(metrics::collect(), levels);
         },
         [this]() -> std::optional<std::string> {
@@ -183,6 +181,7 @@ int server::run() {
   }
 
   wait_for_signal();
+  wait_for_reload();
   const auto on_accept_failure = [](const std::exception_ptr& failure) {
     log_event(log_level::error, "accept-failed",
               {{"what", exception_text(failure)}, {"action", "restarting"}});
@@ -211,7 +210,7 @@ int server::run() {
   run_io();
   for (auto& worker : workers)
     worker.join();
-  ignore_stop_signals(signals_);
+  ignore_handled_signals(signals_, reload_signals_);
   // Sessions still queued in io_ are destroyed with it, after this object's
   // members: they must not reach for the control strand then.
   connections_->when_empty(nullptr);
@@ -250,8 +249,15 @@ void server::admit(tcp::socket socket) {
   if (error)
     return;  // gone already (reset before it was accepted)
   if (any_contains(config_.trusted_proxies, peer.address())) {
+    if (!shutting_down_ && at_connection_limit()) {
+      // The proxy passes the notice on to its client, as it would a session's.
+      log_event(log_level::warn, "server-full", {{"limit", max_connections_}});
+      return turn_away(std::move(socket), metrics::rejection::server_full,
+                       protocol_error::server_full);
+    }
     auto proxied = std::make_shared<tcp::socket>(std::move(socket));
-    asio::co_spawn(proxied->get_executor(), read_proxy_header(proxied, peer), asio::detached);
+    asio::co_spawn(proxied->get_executor(),
+                   read_proxy_header(proxied, peer, awaiting_header_->acquire()), asio::detached);
     return;
   }
   admit_client(std::move(socket), peer, std::nullopt, {});
@@ -260,7 +266,8 @@ void server::admit(tcp::socket socket) {
 // Runs on the connection's strand; hands the connection back to the control
 // strand once the header says whose it is.
 asio::awaitable<void> server::read_proxy_header(std::shared_ptr<tcp::socket> connection,
-                                                tcp::endpoint proxy) {
+                                                tcp::endpoint proxy,
+                                                connection_registry::slot waiting) {
   asio::steady_timer deadline(connection->get_executor(), proxy_header_timeout);
   deadline.async_wait([connection](const boost::system::error_code& error) {
     if (!error)
@@ -287,6 +294,8 @@ asio::awaitable<void> server::read_proxy_header(std::shared_ptr<tcp::socket> con
       deadline.cancel();
       const tcp::endpoint client = header->client.value_or(proxy);
       received.erase(0, header->length);
+      // No longer waiting: the session's own slot replaces this one.
+      { const connection_registry::slot done = std::move(waiting); }
       asio::post(control_,
                  [this, connection, client, proxy, early = std::move(received)]() mutable {
                    admit_client(std::move(*connection), client, proxy, std::move(early));
@@ -309,7 +318,7 @@ void server::admit_client(tcp::socket socket, const tcp::endpoint& client,
   if (shutting_down_)
     return start_session(std::move(socket), source_limiter::slot(), client, proxy,
                          std::move(early_input));
-  if (connections_->count() >= max_connections_) {
+  if (at_connection_limit()) {
     log_event(log_level::warn, "server-full", {{"limit", max_connections_}});
     return turn_away(std::move(socket), metrics::rejection::server_full,
                      protocol_error::server_full);
@@ -322,6 +331,10 @@ void server::admit_client(tcp::socket socket, const tcp::endpoint& client,
                      protocol_error::too_many_from_source);
   }
   start_session(std::move(socket), std::move(*source_slot), client, proxy, std::move(early_input));
+}
+
+bool server::at_connection_limit() const {
+  return connections_->count() + awaiting_header_->count() >= max_connections_;
 }
 
 // During shutdown no cap applies: the session only tells its client that
@@ -361,9 +374,7 @@ void server::wait_for_signal() {
   signals_.async_wait([this](const boost::system::error_code& error, int signal_number) {
     if (error)
       return;
-    if (signal_number == SIGHUP) {
-      reload();
-    } else if (shutting_down_) {
+    if (shutting_down_) {
       log_event(log_level::warn, "signal-ignored",
                 {{"signal", static_cast<std::uint64_t>(signal_number)},
                  {"why", "already shutting down"}});
@@ -376,10 +387,28 @@ void server::wait_for_signal() {
   });
 }
 
+// Every setting but the TLS certificate and key is read once, at start.
+// SIGHUP must never kill (its default action): `systemctl reload` and
+// `kill -HUP` are routine, and a terminal that closes sends it too.
+void server::wait_for_reload() {
+  reload_signals_.async_wait([this](const boost::system::error_code& error, int) {
+    if (error)
+      return;
+    reload();
+    wait_for_reload();
+  });
+}
+
 void server::reload() {
-  log_event(log_level::info, "reload", {{"signal", static_cast<std::uint64_t>(SIGHUP)}});
-  if (!tls_)
+  if (!tls_) {
+    log_event(log_level::info, "reload",
+              {{"signal", "SIGHUP"},
+               {"reloaded", "nothing"},
+               {"why", "settings are read at start; restart to change them"}});
     return;
+  }
+  log_event(log_level::info, "reload",
+            {{"signal", "SIGHUP"}, {"reloaded", "the TLS certificate and key"}});
   const auto reloaded = tls_->reload();
   if (reloaded) {
     log_event(log_level::info, "tls-reloaded",

@@ -44,7 +44,8 @@ class server {
   void admit_backlog();
   boost::asio::awaitable<void> read_proxy_header(
       std::shared_ptr<boost::asio::ip::tcp::socket> connection,
-      boost::asio::ip::tcp::endpoint proxy);
+      boost::asio::ip::tcp::endpoint proxy, connection_registry::slot waiting);
+  bool at_connection_limit() const;
   void admit_client(boost::asio::ip::tcp::socket socket,
                     const boost::asio::ip::tcp::endpoint& client,
                     const std::optional<boost::asio::ip::tcp::endpoint>& proxy,
@@ -56,6 +57,7 @@ class server {
   void turn_away(boost::asio::ip::tcp::socket socket, metrics::rejection reason,
                  protocol_error why);
   void wait_for_signal();
+  void wait_for_reload();
   // SIGHUP: reloads what can be reloaded (the TLS certificate and key).
   void reload();
   void begin_shutdown();
@@ -68,6 +70,8 @@ class server {
   boost::asio::strand<boost::asio::io_context::executor_type> control_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
+  // SIGHUP, which by default kills: see reload in docs/server-interface.md.
+  boost::asio::signal_set reload_signals_;
   boost::asio::steady_timer grace_timer_;
   std::unique_ptr<hub_port> hub_;
   std::unique_ptr<metrics_endpoint> metrics_;
@@ -76,6 +80,9 @@ class server {
   // Read by the metrics endpoint's /healthz from its own strand.
   std::atomic<bool> draining_{false};
   std::shared_ptr<connection_registry> connections_;
+  // Connections from a trusted proxy until their PROXY header is read: they
+  // hold descriptors too, so they count toward max_connections_.
+  std::shared_ptr<connection_registry> awaiting_header_;
   std::shared_ptr<source_limiter> sources_;
   std::size_t max_connections_ = 0;
   std::uint64_t next_id_ = 1;

@@ -18,6 +18,7 @@
 #include "hub/hub_port.hpp"
 #include "log.hpp"
 #include "metrics/metrics.hpp"
+#include "net/dead_peer_options.hpp"
 #include "net/read_buffer_pool.hpp"
 #include "net/tls_context.hpp"
 #include "net/use_tuple.hpp"
@@ -60,6 +61,13 @@ disconnect_reason describe(const boost::system::error_code& error) {
   return disconnect_reason::network_error;
 }
 
+// A PROXY LOCAL or v1 UNKNOWN header names no client: the connection is the
+// trusted proxy's own (its health check) and counts as coming from the proxy
+// itself (server::read_proxy_header).
+bool is_proxy_health_check(const admission& admitted) {
+  return admitted.proxy && *admitted.proxy == admitted.client;
+}
+
 }  // namespace
 
 session::session(tcp::socket socket, hub_port& hub, const server_config& config, admission admitted,
@@ -71,6 +79,7 @@ session::session(tcp::socket socket, hub_port& hub, const server_config& config,
       admitted_(std::move(admitted)),
       tls_identities_(tls),
       limiter_(config.rate_limit, config.rate_burst, rate_limiter::clock::now()),
+      byte_limiter_(config.rate_limit_bytes, config.rate_burst_bytes, rate_limiter::clock::now()),
       framer_(config.max_line_bytes),
       read_size_(smallest_read) {}
 
@@ -81,13 +90,20 @@ void session::start() {
 void session::begin() {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
-  socket_.set_option(asio::socket_base::keep_alive(true), ignored);
+  // Errors leave the kernel's keepalive timings: slower, not wrong.
+  set_dead_peer_options(socket_, dead_peer_timing_within(config_.dead_peer_timeout));
   // The reader reads until the socket would block, then waits for it.
   socket_.non_blocking(true, ignored);
   const auto text_of = [](const tcp::endpoint& endpoint) {
     return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   };
-  if (admitted_.proxy) {
+  if (is_proxy_health_check(admitted_)) {
+    metrics::local()
+        .health_checks[static_cast<std::size_t>(metrics::health_check_kind::proxy_local)]
+        .add();
+    log_event(log_level::debug, "connect",
+              {{"id", id_}, {"peer", text_of(admitted_.client)}, {"check", "proxy-local"}});
+  } else if (admitted_.proxy) {
     log_event(
         log_level::info, "connect",
         {{"id", id_}, {"peer", text_of(admitted_.client)}, {"via", text_of(*admitted_.proxy)}});
@@ -196,8 +212,13 @@ asio::awaitable<void> session::read_available() {
     // The decoded commands are views into the framer's buffer, which stays
     // untouched until the hub has handled them.
     while (const auto line = framer_.next_line()) {
-      if (limiter_.limits()) {
-        if (const auto wait = limiter_.take(rate_limiter::clock::now()); wait.count() > 0) {
+      if (limiter_.limits() || byte_limiter_.limits()) {
+        const auto now = rate_limiter::clock::now();
+        // Both buckets pay for every line (its newline included); the longer
+        // wait applies.
+        const auto wait = std::max(limiter_.take(now),
+                                   byte_limiter_.take(now, static_cast<double>(line->size() + 1)));
+        if (wait.count() > 0) {
           // Back-pressure: hand over what is decoded, then stop reading a while.
           co_await submit(arrived);
           asio::steady_timer pause(socket_.get_executor(), wait);
@@ -209,6 +230,9 @@ asio::awaitable<void> session::read_available() {
       batch_.push_back(decode(*line));
       if (batch_.back())
         metrics::local().commands[batch_.back()->index()].add();
+      const bool username = batch_.back() && std::holds_alternative<set_username>(*batch_.back());
+      shape_ = shape_ == probe_shape::nothing && username ? probe_shape::username_only
+                                                          : probe_shape::more;
     }
     co_await submit(arrived);
     if (stopped_)
@@ -568,9 +592,14 @@ void session::stop(disconnect_reason reason) {
   stopped_ = true;
   if (!stop_reason_)
     stop_reason_ = reason;
-  metrics::local()
-      .disconnects[static_cast<std::size_t>(metrics::label_of_reason(*stop_reason_))]
-      .add();
+  const metrics::disconnect_label label = metrics::label_of_reason(*stop_reason_);
+  metrics::local().disconnects[static_cast<std::size_t>(label)].add();
+  // A username, then the client closed: what a protocol health check does.
+  if (shape_ == probe_shape::username_only && !is_proxy_health_check(admitted_) &&
+      (label == metrics::disconnect_label::eof || label == metrics::disconnect_label::reset))
+    metrics::local()
+        .health_checks[static_cast<std::size_t>(metrics::health_check_kind::probe)]
+        .add();
   {
     const std::lock_guard lock(queue_mutex_);
     accepting_ = false;

@@ -98,6 +98,9 @@ class session final : public participant, public std::enable_shared_from_this<se
   std::optional<disconnect_reason> stop_reason_;  // the first reason wins
   bool stopped_ = false;
   bool awaiting_username_ = false;  // deadline_ is the username timeout
+  // What the client has sent so far, as far as telling a health check goes.
+  enum class probe_shape : std::uint8_t { nothing, username_only, more };
+  probe_shape shape_ = probe_shape::nothing;
 
   // TLS, once the first byte asked for it; see tls_stream.
   const tls_identity_store* tls_identities_;
@@ -111,7 +114,8 @@ class session final : public participant, public std::enable_shared_from_this<se
   std::size_t tls_written_ = 0;     // bytes of writing_ written so far
 
   // The reader's state between bursts of input; only the strand touches it.
-  rate_limiter limiter_;
+  rate_limiter limiter_;       // frames
+  rate_limiter byte_limiter_;  // bytes of the lines read
   line_framer framer_;
   std::size_t read_size_;
   std::vector<tl::expected<command, protocol_error>> batch_;

@@ -58,9 +58,11 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
             await asyncio.to_thread(node.wait_for_log, r"\bcluster-ready node=")
         self.server = self.nodes[0]
 
-    def cluster_node(self, flags=()):
-        """A node (not started yet) of this test's cluster."""
-        node = ServerProcess((*self.server_flags, *flags, "--redis", self.redis.address),
+    def cluster_node(self, flags=(), redis_address=None):
+        """A node (not started yet) of this test's cluster; `redis_address`
+        reaches Redis another way (a proxy)."""
+        node = ServerProcess((*self.server_flags, *flags, "--redis",
+                              redis_address or self.redis.address),
                              env=self.server_env, hold_log=self.server_hold_log)
         self.addCleanup(node.kill)
         self.nodes.append(node)

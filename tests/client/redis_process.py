@@ -38,7 +38,9 @@ class RedisProcess:
     def start(self):
         self._proc = subprocess.Popen(
             [self.binary, "--bind", self.host, "--port", str(self.port), "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--loglevel", "warning"],
+             "--appendonly", "no", "--dir", self.dir, "--loglevel", "warning",
+             # DEBUG SLEEP, a real stall of Redis, for the fault tests.
+             "--enable-debug-command", "local"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -53,6 +55,23 @@ class RedisProcess:
                 pass
             time.sleep(0.05)
         raise AssertionError(f"redis-server did not answer on port {self.port}")
+
+    def command(self, *arguments, timeout=30):
+        """Runs one command on a connection of its own; its raw reply (blocks)."""
+        encoded = f"*{len(arguments)}\r\n".encode()
+        for argument in arguments:
+            data = str(argument).encode()
+            encoded += f"${len(data)}\r\n".encode() + data + b"\r\n"
+        with socket.create_connection((self.host, self.port), timeout=timeout) as connection:
+            connection.sendall(encoded)
+            return connection.recv(65536)
+
+    def answers_within(self, seconds):
+        """Whether a PING on a new connection is answered within `seconds`."""
+        try:
+            return self.command("PING", timeout=seconds).startswith(b"+PONG")
+        except OSError:  # socket.timeout included
+            return False
 
     def pause(self):
         os.kill(self._proc.pid, signal.SIGSTOP)

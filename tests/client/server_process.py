@@ -157,6 +157,14 @@ class ServerProcess:
         if code is not None and not self.signalled:
             raise AssertionError(f"server died unexpectedly with exit code {code}\n{self.log()}")
 
+    def pause(self):
+        """SIGSTOP: the process stays, silent, as a node in a long GC pause or
+        a stopped VM would (resume() goes on)."""
+        os.kill(self._proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self._proc.pid, signal.SIGCONT)
+
     def send_signal(self, sig=signal.SIGTERM):
         if self._proc.poll() is not None:
             return
@@ -167,6 +175,10 @@ class ServerProcess:
         if sig in (signal.SIGTERM, signal.SIGINT) and sanitizer_of(self.binary) == "tsan":
             threading.Thread(target=self._resend_if_lost, args=(sig, noticed_before),
                              daemon=True).start()
+
+    def send_reload(self):
+        """SIGHUP, which the server must survive (so not `signalled`)."""
+        self._proc.send_signal(signal.SIGHUP)
 
     def _resend_if_lost(self, sig, noticed_before):
         """See SIGNAL_RESEND_AFTER."""

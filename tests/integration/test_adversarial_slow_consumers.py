@@ -19,7 +19,7 @@ OUTPUT_LIMIT = MIB
 
 
 class NeverReadingMember(AdversaryTestCase):
-    server_flags = ("--max-output-bytes", str(OUTPUT_LIMIT), "--rate-limit", "0")
+    server_flags = ("--max-output-bytes", str(OUTPUT_LIMIT), "--rate-limit", "0", "--rate-limit-bytes", "0")
     BATCH = 8
     SIZE = 8000
     MAX_SENT = 64 * MIB  # bound: far beyond what any buffer in the path can hold
@@ -117,7 +117,7 @@ class NeverReadingMember(AdversaryTestCase):
 
 
 class NeverReadingErrorProvoker(AdversaryTestCase):
-    server_flags = ("--max-output-bytes", "262144", "--rate-limit", "0")
+    server_flags = ("--max-output-bytes", "262144", "--rate-limit", "0", "--rate-limit-bytes", "0")
     MAX_INPUT = 16 * MIB  # ~470 MB of error replies if the server never cut it off
 
     async def provoke_until_closed(self, peer, line):
@@ -168,7 +168,7 @@ class NeverReadingErrorProvokerDefaultLimit(AdversaryTestCase):
     tens of thousands of frames; the memory they take must stay bounded and be
     reused, not accumulate from one stalled client to the next. One server
     thread: one malloc arena, so reuse is measurable."""
-    server_flags = ("--rate-limit", "0")
+    server_flags = ("--rate-limit", "0", "--rate-limit-bytes", "0")
     server_threads = 1
     MAX_INPUT = 64 * MIB
 

@@ -8,6 +8,9 @@
   rest kept back). Turned-away sockets, each held up to 1 s, use up the rest,
   and accept() fails with EMFILE. The server must not spin while saturated,
   must keep serving its clients, and must accept again once descriptors free.
+- The metrics endpoint under the same limit: idle scrapers take every
+  descriptor; its accept() must back off on EMFILE like the client port's,
+  not spin, and chat must go on.
 - Allocation failure: the server's address space is capped (RLIMIT_AS, plain
   builds only: sanitizers reserve terabytes of it) while one client sends a
   line that outgrows it (--max-line-bytes 1 GiB). The failure must end that
@@ -17,7 +20,9 @@
 
 import asyncio
 import os
+import re
 import signal
+import socket
 import time
 import unittest
 
@@ -222,8 +227,33 @@ class DescriptorExhaustion(AdversaryTestCase):
         return f"no answer within 15 s: {peer.received[:200]!r}"
 
 
+class MetricsDescriptorExhaustion(AdversaryTestCase):
+    server_nofile = 64
+    server_flags = ("--max-connections", "0", "--metrics", "127.0.0.1:0")
+    SCRAPERS = 60  # more than the descriptors left, fewer than the endpoint's cap of 64
+
+    async def test_idle_scrapers_cannot_make_the_endpoint_spin(self):
+        line = self.server.wait_for_log(r"\bmetrics-listening\b")
+        port = int(re.search(r"\bport=(\d+)", line).group(1))
+        pair = await self.bystanders()
+        log_mark = len(self.server.lines)
+        scrapers = []
+        try:
+            for _ in range(self.SCRAPERS):  # the kernel completes them all; the server runs out
+                scrapers.append(socket.create_connection(("127.0.0.1", port), timeout=DEFAULT_TIMEOUT))
+            self.server.wait_for_log(r"\bmetrics-accept-error\b", start=log_mark)
+            await self.assert_idle_cpu("while the metrics accept() fails with EMFILE",
+                                       limit=0.15 if self.plain_build else 0.3)
+            await pair.exchange()
+        finally:
+            for scraper in scrapers:
+                scraper.close()
+        self.server.wait_for_log(r"\bmetrics-accept-resumed\b", start=log_mark)
+
+
 class AllocationFailure(AdversaryTestCase):
-    server_flags = ("--max-line-bytes", str(1 << 30), "--shutdown-grace-ms", "1000", "--rate-limit", "0")
+    server_flags = ("--max-line-bytes", str(1 << 30), "--shutdown-grace-ms", "1000", "--rate-limit", "0",
+                    "--rate-limit-bytes", "0")
     HEADROOM = 160 * MIB  # address space left to the server beyond its size at the start
     MAX_FLOOD = 1024 * MIB
 

@@ -20,7 +20,7 @@ SLACK = 2.0  # process start-up of the signal handling, scheduling, sanitizers
 
 
 class ShutdownUnderLoad(AdversaryTestCase):
-    server_flags = ("--shutdown-grace-ms", str(int(GRACE * 1000)), "--rate-limit", "0")
+    server_flags = ("--shutdown-grace-ms", str(int(GRACE * 1000)), "--rate-limit", "0", "--rate-limit-bytes", "0")
 
     async def stop_server(self):
         """SIGTERM; returns the exit code and the seconds from the signal to the exit.

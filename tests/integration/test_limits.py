@@ -175,7 +175,8 @@ class ConnectionCap(ServerTestCase):
 
 class SlowConsumer(ServerTestCase):
     # No rate limit in the way of the flood; 256 KiB of pending output allowed.
-    server_flags = ("--max-output-bytes", "262144", "--rate-limit", "100000", "--rate-burst", "100000")
+    server_flags = ("--max-output-bytes", "262144", "--rate-limit", "100000", "--rate-burst", "100000",
+                    "--rate-limit-bytes", "0")
 
     BATCH = 4  # messages per round; bob reads each round before the next is sent
     SIZE = 16000
@@ -216,6 +217,37 @@ class SlowConsumer(ServerTestCase):
                              "carol's frames are not an in-order prefix of the messages")
         self.assertLess(len(lines), sent)
         self.server.wait_for_log(r"\bslow-consumer\b")
+
+
+class ByteRateLimit(ServerTestCase):
+    """Default settings: a burst of big messages slows its sender (--rate-limit-bytes,
+    1 MiB/s after a 1 MiB burst) instead of filling a slower member's 4 MiB queue."""
+
+    MESSAGES = 200
+    SIZE = 64 * 1024 - 100  # the command, JSON and all, fits --max-line-bytes (64 KiB)
+    READ_RATE = 1_000_000  # bytes per second bob reads
+
+    async def test_a_big_burst_slows_its_sender_not_cuts_its_receivers(self):
+        alice = await self.user("alice")
+        bob = await self.user("bob", rcvbuf=64 * 1024)  # little room in the kernel: bob's pace shows
+        await form_room("lobby", alice, bob)
+        batch = [command("message", f"{i}:" + "b" * (self.SIZE - 50)) for i in range(self.MESSAGES)]
+        started = time.monotonic()
+        sending = asyncio.create_task(alice.send(*batch))
+        received = 0
+        for i in range(self.MESSAGES):
+            frame = await bob.recv()
+            self.assertEqual((frame.type, frame.sender), ("message", "alice"), frame)
+            self.assertEqual(frame.content.split(":")[0], str(i), "bob missed or reordered a message")
+            received += len(frame.raw) + 1
+            # Pacing, not waiting for an event: bob reads no faster than READ_RATE.
+            await asyncio.sleep(max(0.0, received / self.READ_RATE - (time.monotonic() - started)))
+        await sending
+        elapsed = time.monotonic() - started
+        await expect_quiet(alice, bob)
+        self.assertFalse([line for line in self.server.lines if "slow-consumer" in line])
+        # About 13 MB at 1 MiB/s after a 1 MiB burst: the sender was slowed.
+        self.assertGreater(elapsed, 9.0)
 
 
 class RateLimit(ServerTestCase):

@@ -18,7 +18,7 @@ DROPPED = re.compile(r"\blog-dropped count=(\d+)")
 
 
 class UnreadLog(ServerTestCase):
-    server_flags = ("--rate-limit", "0")
+    server_flags = ("--rate-limit", "0", "--rate-limit-bytes", "0")
     server_hold_log = True
 
     async def churn(self):

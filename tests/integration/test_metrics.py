@@ -3,10 +3,13 @@ it must produce, the output accepted by `promtool check metrics`, and
 /healthz turning 503 once shutdown begins."""
 
 import asyncio
+import http.client
 import re
 import shutil
 import signal
+import socket
 import subprocess
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -33,7 +36,7 @@ def parse(text):
 
 class Metrics(ServerTestCase):
     server_flags = ("--metrics", "127.0.0.1:0", "--max-output-bytes", str(LIMIT),
-                    "--max-connections", "4", "--rate-limit", "0",
+                    "--max-connections", "4", "--rate-limit", "0", "--rate-limit-bytes", "0",
                     "--shutdown-grace-ms", "20000")
 
     async def asyncSetUp(self):
@@ -169,7 +172,8 @@ class Metrics(ServerTestCase):
         self.assertEqual(await asyncio.to_thread(self.get, "/healthz"), (200, "ok\n"))
         self.assertEqual((await asyncio.to_thread(self.get, "/nowhere"))[0], 404)
         # --check asks /healthz, not the protocol port (1: nobody listens there).
-        self.assertEqual(await asyncio.to_thread(self.health_check), (0, "ok: /healthz ok\n"))
+        self.assertEqual(await asyncio.to_thread(self.health_check),
+                         (0, f"ok: GET http://127.0.0.1:{self.metrics_port}/healthz: ok\n"))
         lingering = await self.connect("lingering")  # keeps the shutdown in its grace period
         self.server.send_signal(signal.SIGTERM)
         await lingering.expect_system("Server shutting down")
@@ -179,6 +183,142 @@ class Metrics(ServerTestCase):
         self.assertEqual(code, 1, printed)
         self.assertIn("503 shutting down", printed)
         await lingering.expect_closed()
+
+
+class EndpointBounds(ServerTestCase):
+    """The endpoint is a side door: HEAD, and bounded connections and deadlines."""
+
+    server_flags = ("--metrics", "127.0.0.1:0")
+    CAP = 64
+    DEADLINE = 5.0  # idle keep-alive connection, and request
+
+    async def asyncSetUp(self):
+        await super().asyncSetUp()
+        line = await asyncio.to_thread(self.server.wait_for_log, r"\bmetrics-listening ")
+        self.metrics_port = int(re.search(r"\bport=(\d+)", line).group(1))
+        self.sockets = []
+
+    async def asyncTearDown(self):
+        for sock in self.sockets:
+            sock.close()
+        await super().asyncTearDown()
+
+    def open(self):
+        sock = socket.create_connection(("127.0.0.1", self.metrics_port), timeout=DEFAULT_TIMEOUT)
+        self.sockets.append(sock)
+        return sock
+
+    @staticmethod
+    def request(sock, method="GET", path="/healthz"):
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+
+    @staticmethod
+    def read_until_closed(sock, timeout):
+        """(bytes received, seconds until the server closed); fails on timeout."""
+        sock.settimeout(timeout)
+        started = time.monotonic()
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        return data, time.monotonic() - started
+
+    def head(self, path):
+        connection = http.client.HTTPConnection("127.0.0.1", self.metrics_port, timeout=DEFAULT_TIMEOUT)
+        try:
+            connection.request("HEAD", path)
+            response = connection.getresponse()
+            return response.status, response.getheader("Content-Length"), response.read()
+        finally:
+            connection.close()
+
+    async def test_head_sends_the_headers_of_get(self):
+        self.assertEqual(await asyncio.to_thread(self.head, "/healthz"), (200, "3", b""))
+        status, length, body = await asyncio.to_thread(self.head, "/metrics")
+        self.assertEqual((status, body), (200, b""))
+        self.assertGreater(int(length), 100)
+        # And the connection still speaks HTTP afterwards: HEAD then GET on one connection.
+        sock = await asyncio.to_thread(self.open)
+        self.request(sock, "HEAD")
+        self.request(sock, "GET")
+        sock.shutdown(socket.SHUT_WR)
+        data, _ = await asyncio.to_thread(self.read_until_closed, sock, DEFAULT_TIMEOUT)
+        self.assertEqual(data.count(b"HTTP/1.1 200 OK"), 2, data)
+        self.assertTrue(data.endswith(b"\r\n\r\nok\n"), data)
+        self.assertEqual(data.count(b"ok\n"), 1, data)
+
+    async def test_other_methods_are_refused(self):
+        sock = await asyncio.to_thread(self.open)
+        self.request(sock, "POST")
+        sock.shutdown(socket.SHUT_WR)
+        data, _ = await asyncio.to_thread(self.read_until_closed, sock, DEFAULT_TIMEOUT)
+        self.assertTrue(data.startswith(b"HTTP/1.1 405 "), data)
+        self.assertIn(b"Allow: GET, HEAD\r\n", data)
+
+    async def test_idle_and_unfinished_connections_are_closed(self):
+        idle = await asyncio.to_thread(self.open)
+        self.request(idle)  # answered, then the keep-alive connection idles
+        unfinished = await asyncio.to_thread(self.open)
+        unfinished.sendall(b"GET /metrics HTTP/1.1\r\n")  # and never the rest
+        silent = await asyncio.to_thread(self.open)
+        for sock, answered in ((idle, True), (unfinished, False), (silent, False)):
+            data, waited = await asyncio.to_thread(self.read_until_closed, sock,
+                                                   (self.DEADLINE + 5) * TIMEOUT_SCALE)
+            self.assertEqual(data.startswith(b"HTTP/1.1 200 OK"), answered, data)
+            self.assertLess(waited, (self.DEADLINE + 2) * TIMEOUT_SCALE)
+
+    async def test_a_busy_keep_alive_connection_is_retired(self):
+        """A request every few seconds, under the idle deadline, cannot hold a
+        connection for ever: once 30 s old it is closed after its answer."""
+        sock = await asyncio.to_thread(self.open)
+        sock.settimeout(DEFAULT_TIMEOUT)
+        started = time.monotonic()
+        answers = 0
+        while True:
+            self.request(sock)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = await asyncio.to_thread(sock.recv, 4096)
+                self.assertTrue(chunk, f"closed without an answer after {answers} answers")
+                head += chunk
+            answers += 1
+            if b"Connection: close" in head:
+                break
+            self.assertLess(time.monotonic() - started, 30 + 2 * self.DEADLINE, "never retired")
+            await asyncio.sleep(self.DEADLINE * 0.6)  # pacing: a keep-alive client, never idle for long
+        self.assertGreaterEqual(time.monotonic() - started, 30 - 1)
+        data, _ = await asyncio.to_thread(self.read_until_closed, sock, DEFAULT_TIMEOUT)
+        self.assertEqual(data.count(b"HTTP/1.1"), 0, data)
+
+    async def test_connections_over_the_cap_wait_and_chat_goes_on(self):
+        held = [await asyncio.to_thread(self.open) for _ in range(self.CAP)]
+        extra = await asyncio.to_thread(self.open)  # connected in the kernel's backlog
+        self.request(extra)
+        extra.settimeout(1.0)
+        with self.assertRaises(socket.timeout):
+            extra.recv(100)  # not served while the cap is reached
+        alice = await self.user("alice")  # the chat port is not affected
+        await alice.create("lobby")
+        held[0].close()
+        extra.settimeout(DEFAULT_TIMEOUT)
+        self.assertTrue(extra.recv(100).startswith(b"HTTP/1.1 200 OK"))
+
+    async def test_a_protocol_probe_is_counted_as_a_health_check(self):
+        checked = await asyncio.to_thread(
+            subprocess.run, [self.server.binary, "--check", "--bind", "127.0.0.1", "--port", str(self.server.port)],
+            capture_output=True, text=True, timeout=30 * TIMEOUT_SCALE)
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        alice = await self.user("alice")  # a username, then more: not a probe
+        await alice.create("lobby")
+        await alice.close()
+        self.clients.remove(alice)
+        await self.disconnect_handled(alice)
+        # The session is counted when it ends, before the hub logs its disconnect.
+        await asyncio.to_thread(self.server.wait_for_log, r"\bdisconnect id=\d+ user=cturn-probe-\d+ ")
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                    timeout=DEFAULT_TIMEOUT) as reply:
+            samples = parse(reply.read().decode())
+        self.assertEqual(samples['cturn_health_checks_total{kind="probe"}'], 1)
+        self.assertEqual(samples['cturn_health_checks_total{kind="proxy_local"}'], 0)
 
 
 if __name__ == "__main__":

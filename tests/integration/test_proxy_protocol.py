@@ -7,11 +7,14 @@ A missing or malformed header from a trusted proxy closes the connection
 unanswered; from anyone else a header is just a line that is not JSON.
 """
 
+import asyncio
 import ipaddress
+import re
 import struct
 import unittest
+import urllib.request
 
-from cturn_client import command, encode, form_room
+from cturn_client import DEFAULT_TIMEOUT, command, encode, form_room
 from cturn_testcase import ServerTestCase
 
 TOO_MANY = "Too many connections from your address"
@@ -117,6 +120,87 @@ class TrustedProxy(ServerTestCase):
         client = await self.connect(source="127.0.0.2")
         await client.send(proxy_v2("192.0.2.7") + b"\n")
         await client.expect_error("Invalid JSON format")
+
+
+class ProxyHealthChecks(ServerTestCase):
+    """HAProxy's checks (check-send-proxy: v2 LOCAL; or v1 UNKNOWN) are counted, not logged at info."""
+
+    server_flags = ("--trusted-proxies", "127.0.0.1/32", "--metrics", "127.0.0.1:0")
+
+    def health_checks(self, port):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=DEFAULT_TIMEOUT) as reply:
+            text = reply.read().decode()
+        return {kind: int(float(value)) for kind, value
+                in re.findall(r'(?m)^cturn_health_checks_total\{kind="(\w+)"\} (\S+)$', text)}
+
+    async def test_local_and_unknown_headers_are_health_checks(self):
+        line = await asyncio.to_thread(self.server.wait_for_log, r"\bmetrics-listening ")
+        port = int(re.search(r"\bport=(\d+)", line).group(1))
+        for header in (proxy_v2("192.0.2.1", local=True), b"PROXY UNKNOWN\r\n"):
+            mark = len(self.server.lines)
+            check = await self.connect(label="check")
+            await check.send(header + encode(command("username", "haproxy-check")))
+            await check.expect_welcome("Username set to: haproxy-check")
+            await check.close()
+            self.clients.remove(check)
+            # The name is free again once the hub has let the check go.
+            await asyncio.to_thread(self.server.wait_for_log,
+                                    r"\bdisconnect id=\d+ user=haproxy-check\b", start=mark)
+        client = await self.via_proxy_client()
+        self.assertEqual(await asyncio.to_thread(self.health_checks, port), {"proxy_local": 2, "probe": 0})
+        connects = [line for line in self.server.lines if " connect " in line]
+        self.assertEqual(len(connects), 1, connects)  # the real client's only
+        self.assertIn("peer=192.0.2.9:40000", connects[0])
+        await client.close()
+
+    async def via_proxy_client(self):
+        client = await self.connect(label="real")
+        await client.send(proxy_v1("192.0.2.9") + encode(command("username", "real")))
+        await client.expect_welcome("Username set to: real")
+        return client
+
+
+class HeaderPhaseCounts(ServerTestCase):
+    """Connections from a trusted proxy that have not sent their header yet hold
+    descriptors: they count toward --max-connections and show in the metrics."""
+
+    server_flags = ("--trusted-proxies", "127.0.0.1/32", "--max-connections", "3",
+                    "--metrics", "127.0.0.1:0")
+
+    def awaiting(self, port):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=DEFAULT_TIMEOUT) as reply:
+            text = reply.read().decode()
+        return int(float(re.search(r"(?m)^cturn_connections_awaiting_proxy_header (\S+)$", text).group(1)))
+
+    async def test_stalled_headers_count_toward_the_limit(self):
+        line = await asyncio.to_thread(self.server.wait_for_log, r"\bmetrics-listening ")
+        port = int(re.search(r"\bport=(\d+)", line).group(1))
+        alice = await self.connect(label="alice", source="127.0.0.2")  # direct, not proxied
+        await alice.register("alice")
+        stalled = [await self.connect(label=f"stalled{i}") for i in range(2)]
+        for client in stalled:  # half a header, then nothing
+            await client.send(b"PROXY TCP4 ")
+        # The barrier: the server has accepted both once the gauge says so.
+        deadline = asyncio.get_running_loop().time() + DEFAULT_TIMEOUT
+        while await asyncio.to_thread(self.awaiting, port) != 2:
+            self.assertLess(asyncio.get_running_loop().time(), deadline, "stalled headers not counted")
+            await asyncio.sleep(0.05)
+        # alice + two stalled headers = 3: the next one is turned away, proxied or not.
+        for label, source, opening in (("direct", "127.0.0.2", b""),
+                                       ("proxied", None, proxy_v1("192.0.2.7"))):
+            with self.subTest(label):
+                extra = await self.connect(label=label, source=source)
+                if opening:
+                    await extra.send(opening)
+                await extra.expect_error("Server full")
+                await extra.expect_closed()
+                self.clients.remove(extra)
+        # A stalled header that completes becomes a session, and the count moves over.
+        await stalled[0].send(proxy_v1("192.0.2.8")[len(b"PROXY TCP4 "):] + encode(command("username", "bob")))
+        await stalled[0].expect_welcome("Username set to: bob")
+        self.assertEqual(await asyncio.to_thread(self.awaiting, port), 1)
+        await alice.close()
+
 
 if __name__ == "__main__":
     unittest.main()

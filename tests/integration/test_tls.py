@@ -233,13 +233,6 @@ class Reload(TlsTestCase):
         await bob.join("lobby")
         await alice.expect_system("bob joined the room")
 
-    async def test_sighup_without_tls_does_not_stop_a_plain_server(self):
-        # Covered here rather than in a plain test module: SIGHUP used to kill.
-        alice = await self.plain_user("alice")
-        await self.reload(r"\breload signal=")
-        await alice.create("lobby")
-        self.server.assert_alive()
-
 
 class Handshake(TlsTestCase):
     extra_flags = ("--username-timeout-ms", "400", "--metrics", "127.0.0.1:0")

@@ -17,6 +17,7 @@ struct parse_result {
   std::vector<std::string> looked_up;  // environment variables asked for
 };
 
+// With `variables` also listed as the environment's names, as main() does.
 parse_result parse_with(const std::vector<std::string>& flags, const environment& variables = {}) {
   std::vector<const char*> argv = {"cturn-server"};
   for (const std::string& flag : flags)
@@ -27,7 +28,11 @@ parse_result parse_with(const std::vector<std::string>& flags, const environment
     const auto found = variables.find(name);
     return found == variables.end() ? nullptr : found->second.c_str();
   };
-  parsed result = cturn::parse_command_line(static_cast<int>(argv.size()), argv.data(), lookup);
+  std::vector<std::string> names;
+  for (const auto& [name, value] : variables)
+    names.push_back(name);
+  parsed result =
+      cturn::parse_command_line(static_cast<int>(argv.size()), argv.data(), lookup, names);
   return {std::move(result), std::move(looked_up)};
 }
 
@@ -80,7 +85,10 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(config.max_connections_per_source == 64u);
   BOOST_TEST(config.rate_limit == 200.0);
   BOOST_TEST(config.rate_burst == 400.0);
+  BOOST_TEST(config.rate_limit_bytes == 1048576.0);
+  BOOST_TEST(config.rate_burst_bytes == 1048576.0);
   BOOST_TEST(config.shutdown_grace.count() == 5'000);
+  BOOST_TEST(config.dead_peer_timeout.count() == 60);
   BOOST_TEST(config.level == cturn::log_level::info);
 }
 
@@ -96,7 +104,10 @@ BOOST_AUTO_TEST_CASE(every_flag) {
       "--max-connections-per-source=3",
       "--rate-limit=12.5",
       "--rate-burst=30",
+      "--rate-limit-bytes=5000",
+      "--rate-burst-bytes=7000",
       "--shutdown-grace-ms=250",
+      "--dead-peer-timeout=9",
       "--log-level=debug",
   });
   BOOST_TEST(config.bind_address == "127.0.0.1");
@@ -109,7 +120,10 @@ BOOST_AUTO_TEST_CASE(every_flag) {
   BOOST_TEST(config.max_connections_per_source == 3u);
   BOOST_TEST(config.rate_limit == 12.5);
   BOOST_TEST(config.rate_burst == 30.0);
+  BOOST_TEST(config.rate_limit_bytes == 5000.0);
+  BOOST_TEST(config.rate_burst_bytes == 7000.0);
   BOOST_TEST(config.shutdown_grace.count() == 250);
+  BOOST_TEST(config.dead_peer_timeout.count() == 9);
   BOOST_TEST(config.level == cturn::log_level::debug);
 }
 
@@ -142,6 +156,7 @@ BOOST_AUTO_TEST_CASE(environment_fallback) {
                                                         {"CTURN_RATE_LIMIT", "5"},
                                                         {"CTURN_RATE_BURST", "6"},
                                                         {"CTURN_SHUTDOWN_GRACE_MS", "700"},
+                                                        {"CTURN_DEAD_PEER_TIMEOUT", "45"},
                                                         {"CTURN_LOG_LEVEL", "warn"},
                                                     });
   BOOST_TEST(config.bind_address == "10.0.0.1");
@@ -155,6 +170,7 @@ BOOST_AUTO_TEST_CASE(environment_fallback) {
   BOOST_TEST(config.rate_limit == 5.0);
   BOOST_TEST(config.rate_burst == 6.0);
   BOOST_TEST(config.shutdown_grace.count() == 700);
+  BOOST_TEST(config.dead_peer_timeout.count() == 45);
   BOOST_TEST(config.level == cturn::log_level::warn);
 }
 
@@ -191,8 +207,8 @@ BOOST_AUTO_TEST_CASE(bad_port) {
   BOOST_TEST(mentions(error_of({"--port=-1"}), "port"));
   BOOST_TEST(mentions(error_of({"--port="}), "port"));
   BOOST_TEST(mentions(error_of({"--port"}), "port"));
-  BOOST_TEST(mentions(error_of({}, {{"CTURN_PORT", "70000"}}), "port"));
-  BOOST_TEST(mentions(error_of({}, {{"CTURN_PORT", "x"}}), "port"));
+  BOOST_TEST(mentions(error_of({}, {{"CTURN_PORT", "70000"}}), "CTURN_PORT"));
+  BOOST_TEST(mentions(error_of({}, {{"CTURN_PORT", "x"}}), "CTURN_PORT"));
   BOOST_TEST(config_of({"--port=65535"}).port == 65535);
   BOOST_TEST(config_of({"--port=0"}).port == 0);
 }
@@ -206,7 +222,7 @@ BOOST_AUTO_TEST_CASE(unknown_flag) {
 BOOST_AUTO_TEST_CASE(bad_log_level) {
   BOOST_TEST(mentions(error_of({"--log-level=verbose"}), "log-level"));
   BOOST_TEST(mentions(error_of({"--log-level=INFO"}), "log-level"));
-  BOOST_TEST(mentions(error_of({}, {{"CTURN_LOG_LEVEL", "loud"}}), "log-level"));
+  BOOST_TEST(mentions(error_of({}, {{"CTURN_LOG_LEVEL", "loud"}}), "CTURN_LOG_LEVEL"));
 }
 
 BOOST_AUTO_TEST_CASE(other_bad_values) {
@@ -214,6 +230,9 @@ BOOST_AUTO_TEST_CASE(other_bad_values) {
   BOOST_TEST(mentions(error_of({"--rate-limit=-1"}), "rate"));
   BOOST_TEST(mentions(error_of({"--rate-burst=-1"}), "rate"));
   BOOST_TEST(mentions(error_of({"--rate-limit=10", "--rate-burst=0.5"}), "rate-burst"));
+  BOOST_TEST(mentions(error_of({"--rate-burst-bytes=0.5"}), "--rate-burst-bytes"));
+  BOOST_TEST(mentions(error_of({"--rate-limit-bytes=-1"}), "--rate-limit-bytes"));
+  BOOST_TEST(config_of({"--rate-limit-bytes=0", "--rate-burst-bytes=0"}).rate_limit_bytes == 0.0);
   BOOST_TEST(mentions(error_of({"--max-line-bytes=lots"}), "max-line-bytes"));
   BOOST_TEST(mentions(error_of({"--username-timeout-ms=1s"}), "username-timeout-ms"));
   BOOST_TEST(mentions(error_of({"--port=1", "--port=2"}), "port"));
@@ -227,6 +246,7 @@ BOOST_AUTO_TEST_CASE(negative_values_are_rejected) {
   error_of({"--max-output-bytes=-1"});
   error_of({"--username-timeout-ms=-1"});
   error_of({"--shutdown-grace-ms=-1"});
+  error_of({"--dead-peer-timeout=-1"});
   error_of({}, {{"CTURN_USERNAME_TIMEOUT_MS", "-5"}});
 }
 
@@ -284,6 +304,24 @@ BOOST_AUTO_TEST_CASE(zero_switches_limits_off) {
   BOOST_TEST(config_of({}, {{"CTURN_MAX_LINE_BYTES", "0"}}).max_line_bytes == 0u);
 }
 
+// 0 or 4 s to a day: below 4 s half the bound leaves no room for a second of
+// idleness and a probe.
+BOOST_AUTO_TEST_CASE(dead_peer_timeout_range) {
+  BOOST_TEST(config_of({"--dead-peer-timeout=0"}).dead_peer_timeout.count() == 0);
+  BOOST_TEST(config_of({"--dead-peer-timeout=4"}).dead_peer_timeout.count() == 4);
+  BOOST_TEST(config_of({"--dead-peer-timeout=86400"}).dead_peer_timeout.count() == 86'400);
+  BOOST_TEST(config_of({}, {{"CTURN_DEAD_PEER_TIMEOUT", "0"}}).dead_peer_timeout.count() == 0);
+  BOOST_TEST(config_of({"--dead-peer-timeout=30"}, {{"CTURN_DEAD_PEER_TIMEOUT", "5"}})
+                 .dead_peer_timeout.count() == 30);
+  for (const char* bad : {"1", "3", "86401", "-1", "1.5", "60s", "", "9223372036854775808"}) {
+    const std::string error = error_of({std::string("--dead-peer-timeout=") + bad});
+    BOOST_TEST(mentions(error, "dead-peer-timeout"), bad << ": " << error);
+  }
+  BOOST_TEST(mentions(error_of({"--dead-peer-timeout=3"}), "0 or between 4 and 86400"));
+  BOOST_TEST(mentions(error_of({}, {{"CTURN_DEAD_PEER_TIMEOUT", "2"}}), "CTURN_DEAD_PEER_TIMEOUT"));
+  BOOST_TEST(mentions(error_of({}, {{"CTURN_DEAD_PEER_TIMEOUT", "soon"}}), "dead-peer-timeout"));
+}
+
 BOOST_AUTO_TEST_CASE(help) {
   for (const std::vector<std::string>& flags :
        {std::vector<std::string>{"--help"}, std::vector<std::string>{"--port=1", "--help"},
@@ -292,8 +330,8 @@ BOOST_AUTO_TEST_CASE(help) {
     BOOST_REQUIRE(result.has_value());
     BOOST_TEST(result->action == cturn::startup_action::print_and_exit);
     BOOST_TEST(mentions(result->text, "Usage: cturn-server"));
-    for (const char* option :
-         {"--port", "--bind", "--max-line-bytes", "--log-level", "--version", "CTURN_PORT"})
+    for (const char* option : {"--port", "--bind", "--max-line-bytes", "--dead-peer-timeout",
+                               "--log-level", "--version", "CTURN_PORT"})
       BOOST_TEST(mentions(result->text, option), option);
   }
 }
@@ -335,6 +373,110 @@ BOOST_AUTO_TEST_CASE(tls_settings) {
   BOOST_TEST(mentions(error_of({"--tls-cert=c.pem"}), "--tls-key"));
   BOOST_TEST(mentions(error_of({"--tls-key=k.pem"}), "--tls-cert"));
   BOOST_TEST(mentions(error_of({"--tls-required"}), "--tls-required"));
+}
+
+// Compose and env files write `CTURN_METRICS=` to mean "off", i.e. the default.
+BOOST_AUTO_TEST_CASE(empty_variable_means_default) {
+  const cturn::server_config config = config_of({}, {{"CTURN_METRICS", ""},
+                                                     {"CTURN_BIND", ""},
+                                                     {"CTURN_PORT", ""},
+                                                     {"CTURN_TRUSTED_PROXIES", ""},
+                                                     {"CTURN_LOG_LEVEL", ""}});
+  BOOST_TEST(config.metrics_host.empty());
+  BOOST_TEST(config.bind_address == "0.0.0.0");
+  BOOST_TEST(config.port == 1337);
+  BOOST_TEST(config.trusted_proxies.empty());
+  BOOST_TEST(config.level == cturn::log_level::info);
+  // An empty flag is still an error: it was typed on purpose.
+  BOOST_TEST(mentions(error_of({"--metrics="}), "metrics"));
+}
+
+BOOST_AUTO_TEST_CASE(environment_errors_name_the_variable) {
+  for (const auto& [name, value] : environment{{"CTURN_PORT", "abc"},
+                                               {"CTURN_PORT", "70000"},
+                                               {"CTURN_THREADS", "-1"},
+                                               {"CTURN_LOG_LEVEL", "loud"},
+                                               {"CTURN_METRICS", "nowhere"},
+                                               {"CTURN_REDIS", "redis"},
+                                               {"CTURN_TRUSTED_PROXIES", "10.0.0.0/33"},
+                                               {"CTURN_RATE_LIMIT", "nan"},
+                                               {"CTURN_BIND", "localhost"}}) {
+    const std::string error = error_of({}, {{name, value}});
+    BOOST_TEST(mentions(error, name), error);
+  }
+  // The same mistake as a flag names the flag, not a variable.
+  const std::string error = error_of({"--port=abc"});
+  BOOST_TEST(mentions(error, "--port"), error);
+  BOOST_TEST(!mentions(error, "CTURN_PORT"), error);
+  // --rate-burst from the environment, --rate-limit from a flag: each by its own name.
+  const std::string burst = error_of({"--rate-limit=5"}, {{"CTURN_RATE_BURST", "0.5"}});
+  BOOST_TEST(mentions(burst, "CTURN_RATE_BURST"), burst);
+  BOOST_TEST(mentions(burst, "--rate-limit"), burst);
+}
+
+BOOST_AUTO_TEST_CASE(help_and_version_whatever_the_environment_holds) {
+  const environment broken = {{"CTURN_PORT", "abc"}, {"CTURN_LOG_LEVEL", "loud"}};
+  for (const char* flag : {"--help", "--version"}) {
+    auto [result, ignored] = parse_with({flag}, broken);
+    BOOST_REQUIRE_MESSAGE(result.has_value(), flag);
+    BOOST_TEST(result->action == cturn::startup_action::print_and_exit);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_variables_are_reported) {
+  auto [result, ignored] = parse_with({}, {{"CTURN_PROT", "4000"},
+                                           {"CTURN_SOMETHING_ELSE", "1"},
+                                           {"CTURN_PORT", "4001"},
+                                           {"CTURN_REDIS_PASSWORD", "x"},
+                                           {"HOME", "/root"}});
+  BOOST_REQUIRE(result.has_value());
+  BOOST_TEST(result->config.port == 4001);
+  const auto& unknown = result->unknown_variables;
+  BOOST_REQUIRE(unknown.size() == 2u);
+  BOOST_TEST(unknown[0].name == "CTURN_PROT");
+  BOOST_TEST(unknown[0].suggestion == "CTURN_PORT");
+  BOOST_TEST(unknown[1].name == "CTURN_SOMETHING_ELSE");
+  BOOST_TEST(unknown[1].suggestion.empty());
+  // Actions are flags only: their variables do nothing, so they are unknown too.
+  auto [actions, unused] = parse_with({}, {{"CTURN_HELP", "1"}});
+  BOOST_REQUIRE(actions.has_value());
+  BOOST_TEST(actions->unknown_variables.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(bind_wants_an_address) {
+  const std::string error = error_of({"--bind=localhost"});
+  BOOST_TEST(mentions(error, "--bind wants an IP address"), error);
+  BOOST_TEST(mentions(error, "localhost"), error);
+  BOOST_TEST(mentions(error_of({"--metrics=localhost:9337"}), "--metrics"));
+  BOOST_TEST(config_of({"--bind=::"}).bind_address == "::");
+  // Redis is a client connection: a name is fine there (Compose's service name).
+  BOOST_TEST(config_of({"--redis=redis:6379"}).redis_host == "redis");
+}
+
+BOOST_AUTO_TEST_CASE(print_config_names_each_source_and_hides_secrets) {
+  auto [result, ignored] =
+      parse_with({"--print-config", "--port=4000"}, {{"CTURN_MAX_CONNECTIONS", "12"},
+                                                     {"CTURN_METRICS", ""},
+                                                     {"CTURN_REDIS_PASSWORD", "hunter2-secret"}});
+  BOOST_REQUIRE(result.has_value());
+  BOOST_TEST(result->action == cturn::startup_action::print_and_exit);
+  const std::string& text = result->text;
+  const auto line_of = [&text](const std::string& setting) {
+    const auto start = text.find("\n" + setting + " ");
+    if (start == std::string::npos)
+      return std::string();
+    return text.substr(start + 1, text.find('\n', start + 1) - start - 1);
+  };
+  BOOST_TEST(mentions(line_of("port"), "flag --port"), line_of("port"));
+  BOOST_TEST(mentions(line_of("port"), "4000"));
+  BOOST_TEST(mentions(line_of("max-connections"), "env CTURN_MAX_CONNECTIONS"));
+  BOOST_TEST(mentions(line_of("max-connections"), " 12"));
+  BOOST_TEST(mentions(line_of("rate-limit"), "default"));
+  BOOST_TEST(mentions(line_of("metrics"), "default"));
+  BOOST_TEST(mentions(line_of("redis-password"), "env CTURN_REDIS_PASSWORD"));
+  BOOST_TEST(!mentions(text, "hunter2"));
+  // A bad setting is still an error, not something printed.
+  error_of({"--print-config", "--port=abc"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -32,6 +32,18 @@ cturn::redis_reply integer(long long value) {
   return reply;
 }
 
+// join_room's answer: [1, the members' key frames].
+cturn::redis_reply joined_with_keys(const std::string& keys) {
+  cturn::redis_reply reply;
+  reply.type = cturn::redis_reply::kind::array;
+  reply.elements.push_back(integer(1));
+  cturn::redis_reply blob;
+  blob.type = cturn::redis_reply::kind::string;
+  blob.text = keys;
+  reply.elements.push_back(std::move(blob));
+  return reply;
+}
+
 struct node_fixture {
   std::chrono::steady_clock::time_point now{};
   cturn::node_core core{[this] { return now; }, cturn::node_timing{.reply_timeout = 3s}};
@@ -245,16 +257,41 @@ BOOST_AUTO_TEST_CASE(a_join_delivers_the_room_from_its_own_event_on) {
   created(alice, "alice", "lobby");
   auto& bob = registered("bob");
   submit(bob, {cturn::join_room{"lobby"}});
-  core.on_reply(only_call(actions()).request, integer(1));  // already subscribed
+  const std::string alice_key(cturn::encode_public_key("alice", "KA").text());
+  // Already subscribed: the script runs at once; its reply brings the keys.
+  core.on_reply(only_call(actions()).request, joined_with_keys(alice_key));
   // Carol's message travels before bob's join: not his.
   core.on_room_event("lobby", cturn::encode_message_event(
                                   "carol", cturn::encode_message("carol", "{}"), std::nullopt));
   BOOST_TEST(bob.take().empty());
-  const std::string alice_key(cturn::encode_public_key("alice", "KA").text());
-  core.on_room_event("lobby", "J\nbob\n\n" + alice_key);
+  core.on_room_event("lobby", "J\nbob\n\n");
   BOOST_TEST(alice.take() == (frames{cturn::testing::message_frame("carol", "{}"),
                                      system_frame("bob joined the room")}));
   BOOST_TEST(bob.take() == (frames{welcome_frame("Joined room: lobby"), alice_key}));
+}
+
+BOOST_AUTO_TEST_CASE(a_joined_event_before_its_reply_holds_the_room_behind_the_keys) {
+  auto& alice = registered("alice");
+  created(alice, "alice", "lobby");
+  auto& bob = registered("bob");
+  const auto done = submit(bob, {cturn::join_room{"lobby"}});
+  const auto join = only_call(actions());
+  const std::string bob_key(cturn::encode_public_key("bob", "KB").text());
+  core.on_room_event("lobby", "J\nbob\n" + bob_key);
+  core.on_room_event("lobby", cturn::encode_message_event(
+                                  "alice", cturn::encode_message("alice", "{}"), std::nullopt));
+  BOOST_TEST(alice.take() == (frames{system_frame("bob joined the room"), bob_key}));
+  BOOST_TEST(bob.take().empty());
+  BOOST_TEST(!*done);
+
+  const std::string alice_key(cturn::encode_public_key("alice", "KA").text());
+  core.on_reply(join.request, joined_with_keys(alice_key));
+  BOOST_TEST(bob.take() == (frames{welcome_frame("Joined room: lobby"), alice_key,
+                                   cturn::testing::message_frame("alice", "{}")}));
+  BOOST_TEST(*done);
+  // From now on straight to bob.
+  core.on_room_event("lobby", "L\nalice");
+  BOOST_TEST(bob.take() == frames{system_frame("alice left the room")});
 }
 
 BOOST_AUTO_TEST_CASE(a_message_to_oneself_holds_the_batch_until_it_comes_back) {
@@ -266,11 +303,12 @@ BOOST_AUTO_TEST_CASE(a_message_to_oneself_holds_the_batch_until_it_comes_back) {
   const auto done = submit(alice, {to_self, cturn::leave_room{}});
   auto taken = actions();
   BOOST_REQUIRE_EQUAL(taken.size(), 1U);
-  const auto& publish = std::get<action::send>(taken.front());
-  BOOST_TEST(publish.arguments[0] == "PUBLISH");
+  const auto& publish = std::get<action::publish>(taken.front());
+  BOOST_TEST(publish.sender == "alice");
+  BOOST_TEST(publish.room == "lobby");
   BOOST_TEST(!*done);
 
-  core.on_room_event("lobby", publish.arguments[2]);
+  core.on_room_event("lobby", publish.payload);
   BOOST_TEST(alice.take() == frames{cturn::testing::message_frame("alice", R"({"m":1})")});
   BOOST_TEST(calls_script(only_call(actions()), cturn::scripts::leave_room));
 }

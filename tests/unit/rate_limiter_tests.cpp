@@ -113,4 +113,17 @@ BOOST_AUTO_TEST_CASE(real_clock_start) {
   BOOST_TEST(frames_within(limiter, now, 1s) <= 601);
 }
 
+// As a byte budget: each take pays for a line's size.
+BOOST_AUTO_TEST_CASE(amounts_are_bytes) {
+  cturn::rate_limiter bytes(1000, 2000, start);  // 1000 B/s, bursts of 2000 B
+  BOOST_TEST(bytes.take(start, 1500) == clock_type::duration::zero());
+  BOOST_TEST(bytes.take(start, 500) == clock_type::duration::zero());
+  const auto wait = bytes.take(start, 250);  // 250 B over: a quarter of a second
+  BOOST_TEST(near(wait, 250ms), micros(wait) << "us");
+  // A line larger than the burst is allowed, and waits for all it is over.
+  cturn::rate_limiter small(1000, 100, start);
+  const auto long_wait = small.take(start, 1100);
+  BOOST_TEST(near(long_wait, 1000ms), micros(long_wait) << "us");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,72 @@
+"""Reaping a big dead node is done in bounded runs: with 100 000 names on it,
+20 000 of them in one room, no script blocks Redis for more than 50 ms, so
+the live nodes' leases and link checks never wait long behind it. Real
+processes: a redis-server, whose SLOWLOG measures each script, and nodes."""
+
+import asyncio
+import time
+
+from cturn_client import TIMEOUT_SCALE, form_room
+from cturn_testcase import ServerTestCase
+
+NAMES = 100_000
+IN_ONE_ROOM = 20_000
+SLOW_MICROSECONDS = 50_000
+
+# A node as a crashed node leaves it: its names, one big room. Seeded in
+# pieces while its lease is still there (a long pause for Redis would make
+# the live nodes give up), then its lease goes, as when it dies.
+SEED = """
+-- seed-dead-node
+local node, first, last, in_room = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('SET', 'cturn:lease:' .. node, '1')
+redis.call('SADD', 'cturn:nodes', node)
+for i = first, last do
+  local name = 'ghost' .. i
+  redis.call('SET', 'cturn:user:' .. name, node)
+  redis.call('SADD', 'cturn:node-users:' .. node, name)
+  if i <= in_room then
+    redis.call('ZADD', 'cturn:room:big', redis.call('INCR', 'cturn:entry-counter'), name)
+    redis.call('SET', 'cturn:where:' .. name, 'big')
+  end
+end
+return 1
+"""
+
+
+class ReapingABigNode(ServerTestCase):
+    cluster_nodes = 2
+
+    async def test_no_script_runs_longer_than_50_ms(self):
+        alice = await self.connect(label="alice", node=self.nodes[0])
+        await alice.register("alice")
+        bob = await self.connect(label="bob", node=self.nodes[1])
+        await bob.register("bob")
+        await form_room("lobby", alice, bob)
+        command = self.redis.command
+        self.assertEqual(await asyncio.to_thread(command, "CONFIG", "SET", "slowlog-log-slower-than",
+                                                 str(SLOW_MICROSECONDS)), b"+OK\r\n")
+        self.assertEqual(await asyncio.to_thread(command, "CONFIG", "SET", "slowlog-max-len", "1000"),
+                         b"+OK\r\n")
+        for first in range(1, NAMES + 1, 5000):
+            seeded = await asyncio.to_thread(command, "EVAL", SEED, "0", "deadbeefdeadbeef", first,
+                                             first + 4999, IN_ONE_ROOM)
+            self.assertEqual(seeded, b":1\r\n")
+        self.assertEqual(await asyncio.to_thread(command, "ZCARD", "cturn:room:big"),
+                         f":{IN_ONE_ROOM}\r\n".encode())
+        await asyncio.to_thread(command, "DEL", "cturn:lease:deadbeefdeadbeef")
+
+        deadline = time.monotonic() + 60 * TIMEOUT_SCALE
+        while await asyncio.to_thread(command, "SISMEMBER", "cturn:nodes", "deadbeefdeadbeef") != b":0\r\n":
+            self.assertLess(time.monotonic(), deadline, "the dead node was not reaped")
+            await asyncio.sleep(0.2)
+        self.assertEqual(await asyncio.to_thread(command, "EXISTS", "cturn:room:big"), b":0\r\n")
+        self.assertEqual(await asyncio.to_thread(command, "EXISTS", "cturn:user:ghost1"), b":0\r\n")
+
+        # Every command slower than 50 ms, but the seeding itself.
+        slow = await asyncio.to_thread(command, "SLOWLOG", "GET", "1000")
+        offenders = [entry for entry in slow.split(b"*") if b"EVAL" in entry and b"seed-dead-node" not in entry]
+        self.assertEqual(offenders, [], slow[:2000])
+        # The live nodes kept serving throughout.
+        await alice.say("after the reaping")
+        await bob.expect_message("alice", {"content": "after the reaping"})

@@ -49,6 +49,9 @@ struct raw_options {
   std::string redis;
   std::string metrics;
   std::string trusted_proxies;
+  std::string tls_cert;
+  std::string tls_key;
+  bool tls_required = false;
 };
 
 po::options_description make_options(raw_options& raw) {
@@ -93,6 +96,13 @@ po::options_description make_options(raw_options& raw) {
     ("redis", po::value(&raw.redis)->default_value(""),
      "HOST:PORT of the Redis server shared by a cluster of nodes; empty = one node on its own "
      "(the password, if any, comes from CTURN_REDIS_PASSWORD)")
+    ("tls-cert", po::value(&raw.tls_cert)->default_value(""),
+     "PEM certificate chain (leaf first) for TLS on the client port, beside plain TCP; "
+     "reloaded on SIGHUP")
+    ("tls-key", po::value(&raw.tls_key)->default_value(""),
+     "PEM private key of --tls-cert; reloaded with it")
+    ("tls-required", po::value(&raw.tls_required)->default_value(false)->implicit_value(true),
+     "turn plain TCP clients away with `TLS required`")
     ("check", "probe the server at --bind/--port and exit 0 if it answers")
     ("print-config", "print the settings in effect and where each came from, then exit")
     ("help", "show this help")
@@ -200,6 +210,8 @@ std::string value_text(const po::variable_value& value) {
     text << *real;
   else if (const auto* string = boost::any_cast<std::string>(&value.value()))
     text << (string->empty() ? "\"\"" : *string);
+  else if (const auto* flag = boost::any_cast<bool>(&value.value()))
+    text << (*flag ? "true" : "false");
   return text.str();
 }
 
@@ -354,6 +366,14 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
     return tl::unexpected(name("trusted-proxies") +
                           " must be CIDR[,CIDR...], e.g. 10.0.0.0/8,::1 (" + trusted.error() + ")");
   config.trusted_proxies = std::move(*trusted);
+  if (raw.tls_cert.empty() != raw.tls_key.empty())
+    return tl::unexpected(name("tls-cert") + " and " + name("tls-key") + " go together");
+  if (raw.tls_required && raw.tls_cert.empty())
+    return tl::unexpected(name("tls-required") + " needs " + name("tls-cert") + " and " +
+                          name("tls-key"));
+  config.tls_certificate_file = raw.tls_cert;
+  config.tls_key_file = raw.tls_key;
+  config.tls_required = raw.tls_required;
   config.bind_address = raw.bind;
   config.port = static_cast<std::uint16_t>(raw.port);
   config.threads = static_cast<unsigned>(raw.threads);

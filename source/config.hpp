@@ -50,6 +50,12 @@ struct server_config {
   // The operators' HTTP endpoint (/metrics, /healthz); empty host: off.
   std::string metrics_host;
   std::uint16_t metrics_port = 0;
+  // TLS on the client port, beside plain TCP: a PEM certificate chain (leaf
+  // first) and its PEM private key; both empty: TLS off.
+  std::string tls_certificate_file;
+  std::string tls_key_file;
+  // Plain connections are turned away with `TLS required`.
+  bool tls_required = false;
 };
 
 enum class startup_action { serve, check, print_and_exit };

@@ -26,6 +26,12 @@ std::string_view log_text(disconnect_reason reason) noexcept {
       return "close deadline";
     case disconnect_reason::internal_error:
       return "internal error";
+    case disconnect_reason::tls_required:
+      return "TLS required";
+    case disconnect_reason::tls_not_offered:
+      return "TLS not offered";
+    case disconnect_reason::tls_handshake_failed:
+      return "TLS handshake failed";
   }
   return "unknown";
 }

@@ -18,6 +18,9 @@ enum class disconnect_reason {
   closed_by_server,
   close_deadline,
   internal_error,
+  tls_required,          // a plain client on a server that takes TLS only
+  tls_not_offered,       // a TLS ClientHello on a server without a certificate
+  tls_handshake_failed,  // the handshake broke or did not finish in time
 };
 
 // The reason as logs spell it.

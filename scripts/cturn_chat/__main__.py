@@ -7,9 +7,10 @@ import locale
 import os
 import selectors
 import socket
+import ssl
 import sys
 
-from . import crypto, trust
+from . import crypto, tls, trust
 from .paths import config_path
 from .session import Session
 from .terminal import Terminal
@@ -30,7 +31,24 @@ def parse_args(argv):
     parser.add_argument("--identity", metavar="FILE",
                         help="your key pair (created, mode 0600, on first use);"
                              " default $XDG_CONFIG_HOME/cturn/identity.pem")
-    return parser.parse_args(argv)
+    parser.add_argument("--tls", action="store_true",
+                        help="connect over TLS, checking the server's certificate against the"
+                             " system's CAs and its name against --host")
+    parser.add_argument("--tls-ca", metavar="FILE",
+                        help="with --tls: trust the CA certificate(s) in FILE instead")
+    parser.add_argument("--tls-pin", action="store_true",
+                        help="with --tls, for a self-signed server: trust its public key on first"
+                             " use and refuse a different one later")
+    parser.add_argument("--tls-repin", action="store_true",
+                        help="with --tls-pin: accept the server's new key (after a warning)")
+    args = parser.parse_args(argv)
+    if (args.tls_ca or args.tls_pin or args.tls_repin) and not args.tls:
+        parser.error("--tls-ca, --tls-pin and --tls-repin go with --tls")
+    if args.tls_ca and args.tls_pin:
+        parser.error("--tls-ca and --tls-pin: choose one way to trust the server")
+    if args.tls_repin:
+        args.tls_pin = True
+    return args
 
 
 class Connection:
@@ -49,9 +67,9 @@ class Connection:
     def write_some(self):
         try:
             sent = self.sock.send(self.outgoing)
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
-        except ConnectionError as exc:
+        except (ConnectionError, ssl.SSLError) as exc:
             raise EOFError(str(exc)) from None
         del self.outgoing[:sent]
 
@@ -60,9 +78,9 @@ class Connection:
         JSON); raises EOFError once the server has closed."""
         try:
             data = self.sock.recv(256 * 1024)
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return []
-        except ConnectionError as exc:
+        except (ConnectionError, ssl.SSLError) as exc:
             raise EOFError(str(exc)) from None
         if not data:
             raise EOFError("")
@@ -90,11 +108,26 @@ class Connection:
             pass
 
 
-def connect(host, port):
+def connect(host, port, tls_options=None):
+    """A non-blocking socket to the server; over TLS (handshake done) when
+    `tls_options` is a dict of tls.wrap's options."""
     sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls_options is not None:
+            sock = tls.wrap(sock, host, port, **tls_options)
+    except BaseException:
+        sock.close()
+        raise
     sock.setblocking(False)
     return sock
+
+
+def tls_options(args, show):
+    if not args.tls:
+        return None
+    pins = tls.PinStore(tls.default_pin_path()) if args.tls_pin else None
+    return {"cafile": args.tls_ca, "pin_store": pins, "repin": args.tls_repin, "show": show}
 
 
 def run(args, term):
@@ -113,11 +146,20 @@ def run(args, term):
         term.show(f"[Error] {exc}")
         return 2
     try:
-        conn = Connection(connect(args.host, args.port))
+        conn = Connection(connect(args.host, args.port, tls_options(args, term.show)))
+    except tls.TlsRefused as exc:
+        for line in str(exc).splitlines():
+            term.show(line if line.startswith("[") else f"[TLS] {line}")
+        return 1
+    except ssl.SSLError as exc:
+        why = getattr(exc, "verify_message", None) or exc.reason or exc
+        term.show(f"[Error] No TLS with {args.host}:{args.port}: {why}")
+        return 1
     except OSError as exc:
         term.show(f"[Error] Cannot connect to {args.host}:{args.port}: {exc.strerror or exc}")
         return 1
-    term.show(f"Connected to {args.host}:{args.port}")
+    secure = " over TLS" if args.tls else ""
+    term.show(f"Connected to {args.host}:{args.port}{secure}")
     session = Session(private_key, store, conn.send, term.show)
     if args.username is not None:
         session.handle_input(args.username)

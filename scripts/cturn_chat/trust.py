@@ -13,10 +13,7 @@ Names are only unique on one server, so the store is keyed by server
 $XDG_CONFIG_HOME/cturn/known_keys.json (default ~/.config/cturn/), mode 0600
 in a directory of mode 0700, rewritten atomically."""
 
-import json
-import os
-import tempfile
-
+from . import json_file
 from .paths import config_path
 
 NEW, KNOWN, CHANGED = "new", "known", "changed"
@@ -37,14 +34,7 @@ class TrustStore:
         self._all = self._load()
 
     def _load(self):
-        try:
-            with open(self.path, encoding="utf-8") as f:
-                data = json.load(f)
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            # Starting afresh would forget every key and overwrite the file.
-            raise TrustStoreError(f"cannot read {self.path} ({exc}); repair or remove it") from None
+        data = json_file.read(self.path, TrustStoreError)
         if not (isinstance(data, dict) and all(isinstance(v, dict) for v in data.values())):
             raise TrustStoreError(f"{self.path} is not a known-keys file; repair or remove it")
         return data
@@ -88,14 +78,4 @@ class TrustStore:
         self._save()
 
     def _save(self):
-        directory = os.path.dirname(self.path)
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".known_keys.", dir=directory)  # mode 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self._all, f, indent=1, sort_keys=True, ensure_ascii=False)
-                f.write("\n")
-            os.replace(temporary, self.path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        json_file.write(self.path, self._all)

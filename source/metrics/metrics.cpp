@@ -157,6 +157,11 @@ disconnect_label label_of_reason(cturn::disconnect_reason reason) noexcept {
       return disconnect_label::close_deadline;
     case cturn::disconnect_reason::internal_error:
       return disconnect_label::internal_error;
+    case cturn::disconnect_reason::tls_required:
+      return disconnect_label::tls_required;
+    case cturn::disconnect_reason::tls_not_offered:
+    case cturn::disconnect_reason::tls_handshake_failed:
+      return disconnect_label::tls_handshake_failed;
     case cturn::disconnect_reason::network_error:
       break;
   }
@@ -183,6 +188,8 @@ totals collect() {
     add(sum.health_checks, block.health_checks);
     add(sum.handoff_buckets, block.handoff_buckets);
     sum.handoff_nanoseconds += block.handoff_nanoseconds.value();
+    add(sum.connections_by_transport, block.connections_by_transport);
+    add(sum.tls_handshake_failures, block.tls_handshake_failures);
   }
   return sum;
 }
@@ -225,6 +232,18 @@ std::string exposition(const totals& counted, const gauges& levels) {
                               "Connections that only checked the server answers, by kind "
                               "(logged at debug).",
                               "kind", counted.health_checks);
+  labelled<transport>(out, "cturn_connections_by_transport_total", "counter",
+                      "Client connections by transport, counted once their first byte tells.",
+                      "transport", counted.connections_by_transport);
+  labelled<handshake_failure>(out, "cturn_tls_handshake_failures_total", "counter",
+                              "TLS handshakes that did not complete, by reason.", "reason",
+                              counted.tls_handshake_failures);
+  if (levels.tls_certificate_expiry != 0) {
+    out.family("cturn_tls_certificate_expiry_timestamp_seconds", "gauge",
+               "When the TLS certificate used for new handshakes expires, since the epoch.");
+    out.sample("cturn_tls_certificate_expiry_timestamp_seconds",
+               static_cast<double>(levels.tls_certificate_expiry));
+  }
 
   const std::string_view handoff = "cturn_message_handoff_seconds";
   out.family(handoff, "histogram",
@@ -264,10 +283,30 @@ std::string_view label_of(command_kind kind) {
 }
 
 std::string_view label_of(disconnect_label reason) {
-  constexpr std::string_view names[] = {
-      "eof",           "reset",         "timeout",          "network_error",
-      "line_too_long", "slow_consumer", "closed_by_server", "close_deadline",
-      "internal_error"};
+  constexpr std::string_view names[] = {"eof",
+                                        "reset",
+                                        "timeout",
+                                        "network_error",
+                                        "line_too_long",
+                                        "slow_consumer",
+                                        "closed_by_server",
+                                        "close_deadline",
+                                        "internal_error",
+                                        "tls_required",
+                                        "tls_handshake_failed"};
+  static_assert(std::size(names) == disconnect_reasons);
+  return names[static_cast<std::size_t>(reason)];
+}
+
+std::string_view label_of(transport kind) {
+  constexpr std::string_view names[] = {"plain", "tls"};
+  static_assert(std::size(names) == transports);
+  return names[static_cast<std::size_t>(kind)];
+}
+
+std::string_view label_of(handshake_failure reason) {
+  constexpr std::string_view names[] = {"timeout", "protocol", "closed", "not_offered"};
+  static_assert(std::size(names) == handshake_failures);
   return names[static_cast<std::size_t>(reason)];
 }
 
@@ -288,7 +327,8 @@ std::string_view label_of(protocol_error error) {
       "invalid_content",   "username_required", "username_already_set", "username_empty",
       "username_invalid",  "username_taken",    "public_key_invalid",   "leave_room_first",
       "room_name_invalid", "room_exists",       "room_missing",         "not_in_room",
-      "join_room_first",   "username_timeout",  "server_full",          "too_many_from_source"};
+      "join_room_first",   "username_timeout",  "server_full",          "too_many_from_source",
+      "tls_required"};
   static_assert(std::size(names) == error_kinds);
   return names[static_cast<std::size_t>(error) - 1];
 }

@@ -43,8 +43,23 @@ enum class disconnect_label {
   closed_by_server,
   close_deadline,
   internal_error,
+  tls_required,
+  tls_handshake_failed,
 };
-inline constexpr std::size_t disconnect_reasons = 9;
+inline constexpr std::size_t disconnect_reasons = 11;
+
+// How a client's connection carries the protocol, known from its first byte.
+enum class transport { plain, tls };
+inline constexpr std::size_t transports = 2;
+
+// Why a TLS handshake did not complete.
+enum class handshake_failure {
+  timeout,      // not finished within the username deadline
+  protocol,     // no common version or cipher, a bad record, ...
+  closed,       // the client closed or reset the connection
+  not_offered,  // a ClientHello on a server with no certificate
+};
+inline constexpr std::size_t handshake_failures = 4;
 
 // Connections that only check that the server answers: a trusted proxy's own
 // (PROXY LOCAL or v1 UNKNOWN, e.g. HAProxy's check-send-proxy), and sessions
@@ -56,8 +71,7 @@ inline constexpr std::size_t health_check_kinds = 2;
 enum class rejection { server_full, shutting_down, redis_unavailable, source_limit };
 inline constexpr std::size_t rejections = 4;
 
-inline constexpr std::size_t error_kinds =
-    static_cast<std::size_t>(protocol_error::too_many_from_source);
+inline constexpr std::size_t error_kinds = static_cast<std::size_t>(protocol_error::tls_required);
 
 // Upper bounds of the hand-off histogram's buckets, in seconds.
 inline constexpr std::array<double, 13> handoff_bounds = {
@@ -76,6 +90,8 @@ struct alignas(64) thread_counters {
   std::array<counter, health_check_kinds> health_checks;
   std::array<counter, handoff_bounds.size() + 1> handoff_buckets;  // the last is +Inf
   counter handoff_nanoseconds;
+  std::array<counter, transports> connections_by_transport;
+  std::array<counter, handshake_failures> tls_handshake_failures;
 };
 
 // This thread's counters, registered on first use.
@@ -103,6 +119,8 @@ struct totals {
   std::array<std::uint64_t, health_check_kinds> health_checks{};
   std::array<std::uint64_t, handoff_bounds.size() + 1> handoff_buckets{};
   std::uint64_t handoff_nanoseconds = 0;
+  std::array<std::uint64_t, transports> connections_by_transport{};
+  std::array<std::uint64_t, handshake_failures> tls_handshake_failures{};
 };
 totals collect();
 
@@ -113,6 +131,9 @@ struct gauges {
   std::size_t awaiting_proxy_header = 0;
   std::size_t users = 0;
   std::size_t rooms = 0;
+  // When the TLS certificate in use expires, in seconds since the epoch;
+  // 0 when TLS is off (the gauge is then left out).
+  std::int64_t tls_certificate_expiry = 0;
 };
 
 // The Prometheus text exposition format (version 0.0.4) of everything,
@@ -122,6 +143,8 @@ std::string exposition(const totals& counted, const gauges& levels);
 std::string_view label_of(command_kind kind);
 std::string_view label_of(disconnect_label reason);
 std::string_view label_of(rejection reason);
+std::string_view label_of(transport kind);
+std::string_view label_of(handshake_failure reason);
 std::string_view label_of(health_check_kind kind);
 std::string_view label_of(protocol_error error);
 

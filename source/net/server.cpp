@@ -120,6 +120,19 @@ server::server(server_config config, const hub_factory& make_hub)
       sources_(std::make_shared<source_limiter>(config_.max_connections_per_source)) {}
 
 int server::run() {
+  if (!config_.tls_certificate_file.empty()) {
+    auto identity = load_tls_identity(config_.tls_certificate_file, config_.tls_key_file);
+    if (!identity) {
+      log_event(log_level::error, "tls-unusable", {{"why", identity.error()}});
+      return 2;
+    }
+    log_event(log_level::info, "tls-ready",
+              {{"certificate", config_.tls_certificate_file},
+               {"expires", static_cast<std::uint64_t>(identity->expires_at)},
+               {"required", config_.tls_required ? "yes" : "no"}});
+    tls_ = std::make_unique<tls_identity_store>(config_.tls_certificate_file, config_.tls_key_file,
+                                                std::move(*identity));
+  }
   boost::system::error_code error;
   const auto address = asio::ip::make_address(config_.bind_address, error);
   if (error) {
@@ -151,6 +164,7 @@ int server::run() {
         [this] {
           metrics::gauges levels = hub_->levels();
           levels.connections = connections_->count();
+          levels.tls_certificate_expiry = tls_ ? tls_->expires_at() : 0;
           levels.awaiting_proxy_header = awaiting_header_->count();
           return metrics::exposition(metrics::collect(), levels);
         },
@@ -330,7 +344,8 @@ void server::start_session(tcp::socket socket, source_limiter::slot source_slot,
                            std::string early_input) {
   std::make_shared<session>(std::move(socket), *hub_, config_,
                             admission{next_id_++, connections_->acquire(), std::move(source_slot),
-                                      client, proxy, std::move(early_input)})
+                                      client, proxy, std::move(early_input)},
+                            tls_.get())
       ->start();
 }
 
@@ -372,21 +387,37 @@ void server::wait_for_signal() {
   });
 }
 
-// Every setting is read once, at start: none can change under a running
-// server yet, so a reload says so instead of pretending. This is where TLS
-// certificates will be read again when the server has them. SIGHUP must
-// never kill (its default action): `systemctl reload` and `kill -HUP` are
-// routine, and a terminal that closes sends it too.
+// Every setting but the TLS certificate and key is read once, at start.
+// SIGHUP must never kill (its default action): `systemctl reload` and
+// `kill -HUP` are routine, and a terminal that closes sends it too.
 void server::wait_for_reload() {
   reload_signals_.async_wait([this](const boost::system::error_code& error, int) {
     if (error)
       return;
+    reload();
+    wait_for_reload();
+  });
+}
+
+void server::reload() {
+  if (!tls_) {
     log_event(log_level::info, "reload",
               {{"signal", "SIGHUP"},
                {"reloaded", "nothing"},
                {"why", "settings are read at start; restart to change them"}});
-    wait_for_reload();
-  });
+    return;
+  }
+  log_event(log_level::info, "reload",
+            {{"signal", "SIGHUP"}, {"reloaded", "the TLS certificate and key"}});
+  const auto reloaded = tls_->reload();
+  if (reloaded) {
+    log_event(log_level::info, "tls-reloaded",
+              {{"certificate", config_.tls_certificate_file},
+               {"expires", static_cast<std::uint64_t>(*reloaded)}});
+  } else {
+    log_event(log_level::warn, "tls-reload-failed",
+              {{"why", reloaded.error()}, {"kept", "the certificate in use"}});
+  }
 }
 
 void server::begin_shutdown() {

@@ -19,6 +19,7 @@
 #include "net/connection_registry.hpp"
 #include "net/metrics_endpoint.hpp"
 #include "net/source_limiter.hpp"
+#include "net/tls_context.hpp"
 
 namespace cturn {
 
@@ -33,7 +34,8 @@ class server {
  public:
   server(server_config config, const hub_factory& make_hub);
 
-  // 0 after a clean shutdown; 1 when the listener cannot be set up.
+  // 0 after a clean shutdown; 1 when the listener cannot be set up; 2 when
+  // the TLS certificate or key cannot be used.
   int run();
 
  private:
@@ -56,6 +58,8 @@ class server {
                  protocol_error why);
   void wait_for_signal();
   void wait_for_reload();
+  // SIGHUP: reloads what can be reloaded (the TLS certificate and key).
+  void reload();
   void begin_shutdown();
   void finish(std::string_view why);
 
@@ -71,6 +75,8 @@ class server {
   boost::asio::steady_timer grace_timer_;
   std::unique_ptr<hub_port> hub_;
   std::unique_ptr<metrics_endpoint> metrics_;
+  // Null when TLS is off.
+  std::unique_ptr<tls_identity_store> tls_;
   // Read by the metrics endpoint's /healthz from its own strand.
   std::atomic<bool> draining_{false};
   std::shared_ptr<connection_registry> connections_;

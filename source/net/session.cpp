@@ -20,6 +20,7 @@
 #include "metrics/metrics.hpp"
 #include "net/dead_peer_options.hpp"
 #include "net/read_buffer_pool.hpp"
+#include "net/tls_context.hpp"
 #include "net/use_tuple.hpp"
 
 namespace cturn {
@@ -38,6 +39,13 @@ constexpr std::size_t initial_queue_capacity = 8;
 // broadcast to 100 members went out at 7 frames per sendmsg instead of 12 and
 // lost 37 % of its deliveries per CPU second; 3 turns beat 2 in every scenario.
 constexpr int writer_start_turns = 3;
+// A TLS ClientHello starts with this record type; no JSON line does.
+constexpr char tls_handshake_record = 0x16;
+// Frames are packed into records of up to this size (TLS's largest), so that
+// a write of many small frames costs few records, encryptions and sends.
+constexpr std::size_t tls_record_bytes = 16 * 1024;
+// Once our close_notify is out, how long the client may take to close.
+constexpr auto tls_close_linger = std::chrono::seconds(1);
 
 disconnect_reason describe(const boost::system::error_code& error) {
   if (error == asio::error::eof)
@@ -62,12 +70,14 @@ bool is_proxy_health_check(const admission& admitted) {
 
 }  // namespace
 
-session::session(tcp::socket socket, hub_port& hub, const server_config& config, admission admitted)
+session::session(tcp::socket socket, hub_port& hub, const server_config& config, admission admitted,
+                 const tls_identity_store* tls)
     : socket_(std::move(socket)),
       hub_(hub),
       config_(config),
       id_(admitted.id),
       admitted_(std::move(admitted)),
+      tls_identities_(tls),
       limiter_(config.rate_limit, config.rate_burst, rate_limiter::clock::now()),
       byte_limiter_(config.rate_limit_bytes, config.rate_burst_bytes, rate_limiter::clock::now()),
       framer_(config.max_line_bytes),
@@ -110,6 +120,9 @@ void session::begin() {
     deadline_->async_wait([self = shared_from_this()](const boost::system::error_code& error) {
       if (error)
         return;
+      // The handshake has the username's deadline: no time of its own.
+      if (self->handshaking_)
+        return self->fail_handshake(metrics::handshake_failure::timeout, "timed out");
       self->hub_.registration_deadline(self);
     });
   }
@@ -143,11 +156,14 @@ void session::spawn(asio::awaitable<void> task) {
 }
 
 void session::await_input() {
-  // An idle connection's whole cost: this wait and the session. Its buffer
-  // went back to the pool, unless it holds part of a line.
+  // An idle connection's whole cost: this wait and the session (and, over
+  // TLS, OpenSSL's state without its buffers). Its buffer went back to the
+  // pool, unless it holds part of a line.
   if (framer_.buffered() == 0)
     read_buffer_pool::give(framer_.release());
-  socket_.async_wait(tcp::socket::wait_read,
+  // A TLS read may need to write first (an alert, a key update).
+  const bool for_write = tls_ && tls_->waiting_for() == tls_stream::want::write;
+  socket_.async_wait(for_write ? tcp::socket::wait_write : tcp::socket::wait_read,
                      [self = shared_from_this()](const boost::system::error_code& error) {
                        if (self->stopped_)
                          return;
@@ -159,6 +175,8 @@ void session::await_input() {
 
 asio::awaitable<void> session::read_available() {
   const auto self = shared_from_this();
+  if (!transport_known_ && !co_await choose_transport())
+    co_return;
   if (framer_.buffered() == 0)
     framer_.adopt(read_buffer_pool::take());
   // The framer's buffer grows here, in the coroutine, so that a failed
@@ -175,7 +193,8 @@ asio::awaitable<void> session::read_available() {
       const std::span<char> space = framer_.prepare(read_size_);
       boost::system::error_code error;
       const std::size_t received =
-          socket_.read_some(asio::buffer(space.data(), space.size()), error);
+          tls_ ? tls_->read_some(space, error)
+               : socket_.read_some(asio::buffer(space.data(), space.size()), error);
       framer_.commit(received);
       if (error == asio::error::would_block || error == asio::error::try_again)
         co_return await_input();
@@ -220,6 +239,89 @@ asio::awaitable<void> session::read_available() {
       co_return;
     framer_.compact();
   }
+}
+
+asio::awaitable<bool> session::choose_transport() {
+  const std::string& early = admitted_.early_input;
+  char first = 0;
+  if (!early.empty()) {
+    first = early.front();
+  } else {
+    // Peeked, not read: a TLS client's bytes are OpenSSL's to read.
+    boost::system::error_code error;
+    const std::size_t peeked =
+        socket_.receive(asio::buffer(&first, 1), tcp::socket::message_peek, error);
+    if (error == asio::error::would_block || error == asio::error::try_again) {
+      await_input();
+      co_return false;
+    }
+    if (error || peeked == 0) {
+      // The reader's own read sees the end or the error and stops the session.
+      transport_known_ = true;
+      co_return true;
+    }
+  }
+  transport_known_ = true;
+  if (first != tls_handshake_record) {
+    metrics::local()
+        .connections_by_transport[static_cast<std::size_t>(metrics::transport::plain)]
+        .add();
+    if (!config_.tls_required)
+      co_return true;
+    stop_reason_ = disconnect_reason::tls_required;
+    hub_.fail(shared_from_this(), protocol_error::tls_required);
+    co_await discard_input();
+    co_return false;
+  }
+  if (tls_identities_ == nullptr) {
+    // An error frame would only upset the client's TLS stack: just close.
+    fail_handshake(metrics::handshake_failure::not_offered, "no certificate configured");
+    co_return false;
+  }
+  co_await handshake();
+  co_return !stopped_;
+}
+
+asio::awaitable<void> session::handshake() {
+  handshaking_ = true;
+  tls_ = std::make_unique<tls_stream>(tls_identities_->context().get(), socket_.native_handle(),
+                                      std::exchange(admitted_.early_input, {}));
+  for (;;) {
+    switch (tls_->handshake()) {
+      case tls_stream::handshake_result::done:
+        handshaking_ = false;
+        metrics::local()
+            .connections_by_transport[static_cast<std::size_t>(metrics::transport::tls)]
+            .add();
+        log_event(log_level::info, "tls",
+                  {{"id", id_}, {"version", tls_->version()}, {"cipher", tls_->cipher()}});
+        if (std::exchange(writer_deferred_, false))
+          write_queued();
+        co_return;
+      case tls_stream::handshake_result::in_progress: {
+        const bool for_write = tls_->waiting_for() == tls_stream::want::write;
+        const auto [error] = co_await socket_.async_wait(
+            for_write ? tcp::socket::wait_write : tcp::socket::wait_read, use_tuple);
+        if (stopped_)
+          co_return;
+        if (error)
+          co_return fail_handshake(metrics::handshake_failure::closed, error.message());
+        break;
+      }
+      case tls_stream::handshake_result::closed:
+        co_return fail_handshake(metrics::handshake_failure::closed, tls_->failure());
+      case tls_stream::handshake_result::protocol_error:
+        co_return fail_handshake(metrics::handshake_failure::protocol, tls_->failure());
+    }
+  }
+}
+
+void session::fail_handshake(metrics::handshake_failure why, std::string_view detail) {
+  metrics::local().tls_handshake_failures[static_cast<std::size_t>(why)].add();
+  log_event(log_level::info, "tls-handshake-failed",
+            {{"id", id_}, {"reason", metrics::label_of(why)}, {"why", detail}});
+  stop(why == metrics::handshake_failure::not_offered ? disconnect_reason::tls_not_offered
+                                                      : disconnect_reason::tls_handshake_failed);
 }
 
 bool session::take_early_input() {
@@ -271,29 +373,92 @@ asio::awaitable<void> session::discard_input() {
 }
 
 void session::write_queued() {
-  if (stopped_)
-    return;
-  {
-    const std::lock_guard lock(queue_mutex_);
-    if (queue_.empty()) {
-      if (close_requested_) {
-        // Orderly close: our FIN follows the last frame; the reader stops the
-        // session when the client closes its side (or the deadline does).
-        // writer_running_ stays set: nothing is written after this.
-        boost::system::error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
-      writer_running_ = false;
-      // Idle: keep no frame storage (the queue may hold the storage of an
-      // earlier round's write, swapped in while frames were queued).
-      std::vector<frame>().swap(queue_);
-      std::vector<frame>().swap(writing_);
-      std::vector<asio::const_buffer>().swap(buffers_);
+  for (;;) {
+    if (stopped_)
+      return;
+    if (handshaking_) {
+      // The frames wait for the handshake: they go out encrypted or not at all.
+      writer_deferred_ = true;
       return;
     }
-    writing_.swap(queue_);
+    {
+      const std::lock_guard lock(queue_mutex_);
+      if (queue_.empty()) {
+        if (close_requested_) {
+          // Orderly close: our FIN (after a close_notify over TLS) follows the
+          // last frame; the reader stops the session when the client closes
+          // its side (or the deadline does). writer_running_ stays set:
+          // nothing is written after this.
+          if (tls_) {
+            tls_->send_close_notify();
+            close_notify_sent_ = true;
+            arm_close_deadline();
+          }
+          boost::system::error_code ignored;
+          socket_.shutdown(tcp::socket::shutdown_send, ignored);
+          return;
+        }
+        writer_running_ = false;
+        // Idle: keep no frame storage (the queue may hold the storage of an
+        // earlier round's write, swapped in while frames were queued).
+        std::vector<frame>().swap(queue_);
+        std::vector<frame>().swap(writing_);
+        std::vector<asio::const_buffer>().swap(buffers_);
+        std::vector<char>().swap(staged_);
+        return;
+      }
+      writing_.swap(queue_);
+    }
+    if (!tls_)
+      return write_plain();
+    if (!write_tls() || !account_written({}, std::exchange(tls_written_, 0)))
+      return;
   }
+}
+
+bool session::write_tls() {
+  for (;;) {
+    if (staged_.empty()) {
+      if (staged_through_ == writing_.size()) {
+        staged_through_ = 0;
+        return true;
+      }
+      // Whole frames, as many as fit in one record; a larger frame alone.
+      staged_.reserve(tls_record_bytes);
+      do {
+        const std::string_view text = writing_[staged_through_].text();
+        staged_.insert(staged_.end(), text.begin(), text.end());
+        ++staged_through_;
+      } while (staged_through_ < writing_.size() &&
+               staged_.size() + writing_[staged_through_].size() <= tls_record_bytes);
+    }
+    boost::system::error_code error;
+    tls_->write(staged_, error);
+    if (error == asio::error::would_block) {
+      const bool for_write = tls_->waiting_for() != tls_stream::want::read;
+      socket_.async_wait(for_write ? tcp::socket::wait_write : tcp::socket::wait_read,
+                         [self = shared_from_this()](const boost::system::error_code& failed) {
+                           // Stopped: the descriptor may already be another
+                           // connection's; OpenSSL must not touch it.
+                           if (self->stopped_)
+                             return;
+                           if (failed)
+                             return self->on_written(failed, 0);
+                           if (self->write_tls())
+                             self->on_written({}, std::exchange(self->tls_written_, 0));
+                         });
+      return false;
+    }
+    if (error) {
+      on_written(error, 0);
+      return false;
+    }
+    tls_written_ += staged_.size();
+    staged_.clear();
+  }
+}
+
+void session::write_plain() {
   // Everything queued goes out in one gathered write. The span spares the
   // write a copy of the buffer list.
   buffers_.clear();
@@ -315,17 +480,26 @@ void session::start_writer_after(int turns) {
 }
 
 void session::on_written(const boost::system::error_code& error, std::size_t written) {
+  if (account_written(error, written))
+    write_queued();
+}
+
+bool session::account_written(const boost::system::error_code& error, std::size_t written) {
   metrics::local().bytes_sent.add(written);
   writing_.clear();
+  staged_.clear();
+  staged_through_ = 0;
   if (stopped_)
-    return;
-  if (error)
-    return stop(describe(error));
+    return false;
+  if (error) {
+    stop(describe(error));
+    return false;
+  }
   {
     const std::lock_guard lock(queue_mutex_);
     queued_bytes_ -= written;
   }
-  write_queued();
+  return true;
 }
 
 void session::deliver(const frame& bytes) noexcept {
@@ -401,7 +575,11 @@ void session::arm_close_deadline() {
       return stop(disconnect_reason::close_deadline);
     }
   }
-  deadline_->expires_after(config_.shutdown_grace);
+  // After a close_notify the client gets at most tls_close_linger to
+  // answer: waiting on a TLS peer's close is where shutdowns hang.
+  deadline_->expires_after(close_notify_sent_ ? std::min<std::chrono::milliseconds>(
+                                                    config_.shutdown_grace, tls_close_linger)
+                                              : config_.shutdown_grace);
   deadline_->async_wait([self = shared_from_this()](const boost::system::error_code& error) {
     if (!error)
       self->stop(disconnect_reason::close_deadline);

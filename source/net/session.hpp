@@ -14,14 +14,17 @@
 #include "config.hpp"
 #include "disconnect_reason.hpp"
 #include "hub/participant.hpp"
+#include "metrics/metrics.hpp"
 #include "net/admission.hpp"
 #include "net/rate_limiter.hpp"
+#include "net/tls_stream.hpp"
 #include "protocol/decode.hpp"
 #include "protocol/line_framer.hpp"
 
 namespace cturn {
 
 class hub_port;
+class tls_identity_store;
 
 // One client connection, on its own strand. A reader coroutine splits lines,
 // decodes them and hands them to the hub while the socket has input; once it
@@ -31,10 +34,16 @@ class hub_port;
 // holds one pending wait and this object. The hub reaches the session only
 // through deliver(), close_after_flush() and registered(), which are safe
 // from any thread.
+//
+// The client's first byte tells its transport: 0x16 opens a TLS handshake
+// (a ClientHello's record type), anything else is the plain protocol. A TLS
+// session reads and writes through tls_stream; a plain one through the
+// socket as before, with one test of `tls_` per read or write, not per byte.
 class session final : public participant, public std::enable_shared_from_this<session> {
  public:
+  // `tls` is null when the server has no certificate; it outlives the session.
   session(boost::asio::ip::tcp::socket socket, hub_port& hub, const server_config& config,
-          admission admitted);
+          admission admitted, const tls_identity_store* tls = nullptr);
 
   // Registers with the hub and starts reading and writing.
   void start();
@@ -51,6 +60,11 @@ class session final : public participant, public std::enable_shared_from_this<se
   boost::asio::awaitable<void> read_available();
   void await_input();
   boost::asio::awaitable<void> discard_input();
+  // Looks at the first byte and sets up its transport; false when the
+  // session is waiting for that byte or has ended.
+  boost::asio::awaitable<bool> choose_transport();
+  boost::asio::awaitable<void> handshake();
+  void fail_handshake(metrics::handshake_failure why, std::string_view detail);
   // Runs `task` on this session's strand; an exception ends the session only.
   void spawn(boost::asio::awaitable<void> task);
   boost::asio::awaitable<void> submit(std::chrono::steady_clock::time_point arrived);
@@ -59,9 +73,17 @@ class session final : public participant, public std::enable_shared_from_this<se
   bool take_early_input();
   // Writes what is queued, then again until the queue is empty. On the strand.
   void write_queued();
+  // Writes `writing_` through TLS, a record of up to 16 KiB at a time. True
+  // when it is all written; false when it waits for the socket (and then
+  // finishes through on_written()) or failed (ditto).
+  bool write_tls();
+  // Writes `writing_` in one gathered socket write; finishes through on_written().
+  void write_plain();
   // write_queued() after `turns` more posts to the strand.
   void start_writer_after(int turns);
   void on_written(const boost::system::error_code& error, std::size_t written);
+  // Books a finished write; true when the writer should look at the queue again.
+  bool account_written(const boost::system::error_code& error, std::size_t written);
   void arm_close_deadline();
   // Ends the connection now; tells the hub. Runs on the strand; idempotent.
   void stop(disconnect_reason reason);
@@ -79,6 +101,17 @@ class session final : public participant, public std::enable_shared_from_this<se
   // What the client has sent so far, as far as telling a health check goes.
   enum class probe_shape : std::uint8_t { nothing, username_only, more };
   probe_shape shape_ = probe_shape::nothing;
+
+  // TLS, once the first byte asked for it; see tls_stream.
+  const tls_identity_store* tls_identities_;
+  std::unique_ptr<tls_stream> tls_;
+  bool transport_known_ = false;
+  bool handshaking_ = false;
+  bool writer_deferred_ = false;    // the writer woke during the handshake
+  bool close_notify_sent_ = false;  // the close deadline is then at most 1 s
+  std::vector<char> staged_;        // the TLS record being written
+  std::size_t staged_through_ = 0;  // frames of writing_ staged so far
+  std::size_t tls_written_ = 0;     // bytes of writing_ written so far
 
   // The reader's state between bursts of input; only the strand touches it.
   rate_limiter limiter_;       // frames

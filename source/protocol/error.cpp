@@ -44,6 +44,8 @@ std::string_view wire_text(protocol_error error) noexcept {
       return "Server full";
     case protocol_error::too_many_from_source:
       return "Too many connections from your address";
+    case protocol_error::tls_required:
+      return "TLS required";
   }
   return "Unknown error";
 }

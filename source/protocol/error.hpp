@@ -27,6 +27,8 @@ enum class protocol_error {
   username_timeout,
   server_full,
   too_many_from_source,
+  // An extension of the contract: --tls-required turns plain connections away.
+  tls_required,
 };
 
 // The exact `content` of the error frame for `error`.

@@ -37,8 +37,11 @@ import asyncio
 import json
 import os
 import socket
+import ssl
 import struct
 import time
+
+import tls_material
 
 # Generous by default: the suite also runs under ASan and TSan.
 TIMEOUT_SCALE = float(os.environ.get("CTURN_TEST_TIMEOUT_SCALE", "1"))
@@ -157,9 +160,13 @@ class Client:
 
     @classmethod
     async def connect(cls, host, port, *, label=None, rcvbuf=None, source=None,
-                      timeout=DEFAULT_TIMEOUT):
+                      timeout=DEFAULT_TIMEOUT, tls=_NOT_GIVEN):
         """Open a connection. `rcvbuf` shrinks the kernel receive buffer (slow-consumer tests);
-        `source` is the local address to connect from (e.g. 127.0.0.2: all of 127/8 is loopback)."""
+        `source` is the local address to connect from (e.g. 127.0.0.2: all of 127/8 is loopback);
+        `tls` an ssl.SSLContext to speak TLS with, or None for plain TCP (by default TLS with the
+        test certificate when CTURN_TEST_TLS=1)."""
+        if tls is _NOT_GIVEN:
+            tls = tls_material.client_context() if tls_material.TLS_MODE else None
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         try:
             if source is not None:
@@ -169,7 +176,9 @@ class Client:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             sock.setblocking(False)
             await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, (host, port)), timeout)
-            reader, writer = await asyncio.open_connection(sock=sock, limit=READ_LIMIT)
+            secure = {} if tls is None else {"ssl": tls, "server_hostname": tls_material.HOSTNAME,
+                                             "ssl_handshake_timeout": timeout}
+            reader, writer = await asyncio.open_connection(sock=sock, limit=READ_LIMIT, **secure)
         except BaseException:
             sock.close()
             raise
@@ -320,7 +329,7 @@ class Client:
                 line = await asyncio.wait_for(self.reader.readline(), max(remaining, 0))
             except asyncio.TimeoutError:
                 self._fail(f"connection still open after {timeout:.1f} s (received {len(lines)} lines)")
-            except ConnectionError:
+            except (ConnectionError, ssl.SSLError):
                 break
             except asyncio.LimitOverrunError:
                 self._fail("line longer than the read limit")
@@ -390,11 +399,21 @@ class Client:
             await asyncio.wait_for(self.writer.wait_closed(), DEFAULT_TIMEOUT)
         except (ConnectionError, asyncio.TimeoutError):
             pass
+        except ssl.SSLError:
+            # Over TLS: frames still on their way after our close_notify
+            # (OpenSSL's APPLICATION_DATA_AFTER_CLOSE_NOTIFY). We left anyway.
+            pass
 
     async def shutdown_write(self):
         """Half-close: the server sees EOF while we can still read."""
-        self.writer.write_eof()
+        if self.writer.get_extra_info("sslcontext") is None:
+            self.writer.write_eof()
+            await self.writer.drain()
+            return
+        # asyncio's TLS cannot half-close: a FIN under the TLS stream, which
+        # the server takes as the end of the client's side too.
         await self.writer.drain()
+        self.writer.get_extra_info("socket").shutdown(socket.SHUT_WR)
 
     def abort(self):
         """Abrupt close: SO_LINGER 0 makes the kernel send a reset instead of a FIN."""

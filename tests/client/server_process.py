@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 
+import tls_material
 from cturn_client import TIMEOUT_SCALE
 
 LISTENING = re.compile(r"\blistening address=\S+ port=(\d+)")
@@ -55,7 +56,8 @@ def sanitizer_of(binary):
 
 class ServerProcess:
     """One server process. `flags` are appended to the fixed bind/port/threads
-    flags; `env` adds environment variables (the caller's CTURN_* are dropped)."""
+    flags; `env` adds environment variables (the caller's CTURN_* are dropped).
+    With CTURN_TEST_TLS=1 it also serves TLS with the test certificate."""
 
     host = "127.0.0.1"
 
@@ -64,8 +66,9 @@ class ServerProcess:
         if not self.binary:
             raise RuntimeError("set CTURN_SERVER_BINARY to the cturn-server binary")
         self.threads = threads or os.environ.get("CTURN_TEST_SERVER_THREADS", "2")
+        tls = tls_material.server_flags() if tls_material.TLS_MODE else ()
         self.args = [self.binary, "--bind", self.host, "--port", "0",
-                     "--threads", str(self.threads), *flags]
+                     "--threads", str(self.threads), *tls, *flags]
         self.extra_env = dict(env or {})
         self.port = None
         self.lines = []  # every log line so far (stdout and stderr merged)

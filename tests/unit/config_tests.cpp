@@ -351,6 +351,30 @@ BOOST_AUTO_TEST_CASE(check) {
   BOOST_TEST(result->config.bind_address == "127.0.0.1");
 }
 
+BOOST_AUTO_TEST_CASE(tls_settings) {
+  const auto off = config_of({});
+  BOOST_TEST(off.tls_certificate_file.empty());
+  BOOST_TEST(off.tls_key_file.empty());
+  BOOST_TEST(!off.tls_required);
+
+  const auto flags = config_of({"--tls-cert=chain.pem", "--tls-key=key.pem", "--tls-required"});
+  BOOST_TEST(flags.tls_certificate_file == "chain.pem");
+  BOOST_TEST(flags.tls_key_file == "key.pem");
+  BOOST_TEST(flags.tls_required);
+
+  const auto from_environment = config_of(
+      {}, {{"CTURN_TLS_CERT", "c.pem"}, {"CTURN_TLS_KEY", "k.pem"}, {"CTURN_TLS_REQUIRED", "1"}});
+  BOOST_TEST(from_environment.tls_certificate_file == "c.pem");
+  BOOST_TEST(from_environment.tls_key_file == "k.pem");
+  BOOST_TEST(from_environment.tls_required);
+  BOOST_TEST(
+      !config_of({"--tls-cert=c", "--tls-key=k"}, {{"CTURN_TLS_REQUIRED", "0"}}).tls_required);
+
+  BOOST_TEST(mentions(error_of({"--tls-cert=c.pem"}), "--tls-key"));
+  BOOST_TEST(mentions(error_of({"--tls-key=k.pem"}), "--tls-cert"));
+  BOOST_TEST(mentions(error_of({"--tls-required"}), "--tls-required"));
+}
+
 // Compose and env files write `CTURN_METRICS=` to mean "off", i.e. the default.
 BOOST_AUTO_TEST_CASE(empty_variable_means_default) {
   const cturn::server_config config = config_of({}, {{"CTURN_METRICS", ""},

@@ -125,6 +125,7 @@ class ChatTerminals(ServerTestCase):
         self.assertEqual(await asyncio.to_thread(alice.wait), 0)
 
     async def test_identity_lasts_and_a_refused_key_change_is_told_to_its_owner(self):
+        GONE_BOB = re.compile(r"\[System\] bob (disconnected|left the room)")
         alice = await self.chat("alice")
         alice.type("/create den")
         await self.expect(alice, "[System] alice created the room")
@@ -136,6 +137,8 @@ class ChatTerminals(ServerTestCase):
         await self.expect(alice, "[Key] Received public key from bob")
         bob.type("/quit")
         await asyncio.to_thread(bob.wait)
+        # The server has let the name go before it is claimed again.
+        await self.expect(alice, GONE_BOB)
 
         # Restarted: the same identity by default, so no warning, and signed lines.
         bob = await self.chat("bob")
@@ -149,6 +152,7 @@ class ChatTerminals(ServerTestCase):
         self.assertFalse([line for line in alice.lines() if "[Warning]" in line], alice.lines())
         bob.type("/quit")
         await asyncio.to_thread(bob.wait)
+        await self.expect(alice, GONE_BOB)
 
         # Another key under the same name: refused, and its owner is told.
         impostor = await self.chat("bob", "--identity", os.path.join(self.home.name, "other.pem"))

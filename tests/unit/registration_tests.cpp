@@ -10,9 +10,16 @@
 // case gives a request that fails two checks and expects the earlier one.
 namespace {
 
-cturn::set_username username(std::string name, std::optional<std::string> key = std::nullopt,
-                             bool key_valid = true) {
-  return {.name = std::move(name), .public_key = std::move(key), .public_key_valid = key_valid};
+cturn::set_username username(std::string name) {
+  cturn::set_username request;
+  request.name = std::move(name);
+  return request;
+}
+cturn::set_username username(std::string name, std::string key, bool key_valid = true) {
+  cturn::set_username request = username(std::move(name));
+  request.public_key.emplace(std::move(key));
+  request.public_key_valid = key_valid;
+  return request;
 }
 
 cturn::local_member unregistered() {

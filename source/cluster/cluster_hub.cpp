@@ -38,7 +38,7 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
       core_([] { return std::chrono::steady_clock::now(); }),
       commands_(strand_),
       events_(strand_),
-      leases_(strand_) {
+      lease_(strand_, timing_, core_, [this] { perform(); }) {
   const auto lost = [this](std::string_view why) {
     core_.lost(why);
     perform();
@@ -52,7 +52,7 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
     perform();
   });
   events_.on_lost(lost);
-  leases_.on_lost(lost);
+  lease_.link().on_lost(lost);
   events_.on_push([this](redis_reply&& message) {
     const std::string& channel = message.elements[1].text;
     if (!channel.starts_with(scripts::channel_prefix))
@@ -83,7 +83,7 @@ asio::awaitable<void> cluster_hub::run() {
     if (co_await join_cluster()) {
       backoff = timing_.retry_first;
       reported = false;
-      co_await keep_lease();
+      co_await lease_.keep();
       continue;
     }
     if (!*alive || shutting_down_)
@@ -105,7 +105,7 @@ asio::awaitable<bool> cluster_hub::join_cluster() {
                               timing_.connect_timeout);
   };
   if (!co_await connect(commands_) || !*alive || !co_await connect(events_) || !*alive ||
-      !co_await connect(leases_) || !*alive)
+      !co_await connect(lease_.link()) || !*alive)
     co_return false;
   // Random rather than counted in Redis: a Redis that restarted empty would
   // count again from 1 while a node that has not noticed yet still holds 1.
@@ -134,57 +134,16 @@ asio::awaitable<bool> cluster_hub::join_cluster() {
   if (shutting_down_)
     co_return false;
   previous_node_ = node;
-  last_renewal_ = std::chrono::steady_clock::now();
   core_.start_serving(node);
   update_levels();
   log_event(log_level::info, "cluster-ready", {{"node", node}});
   co_return true;
 }
 
-asio::awaitable<void> cluster_hub::keep_lease() {
-  const std::shared_ptr<bool> alive = alive_;
-  const std::string ttl = std::to_string(timing_.lease_ttl.count());
-  asio::steady_timer tick(strand_);
-  const std::string node = core_.node();
-  while (*alive && core_.serving() && core_.node() == node) {
-    leases_.send({"SET", scripts::lease_key(node), "1", "XX", "PX", ttl},
-                 [this, alive, node](const redis_reply& reply) {
-                   if (!*alive || !core_.serving() || node != core_.node())
-                     return;
-                   if (reply.is_nil()) {
-                     core_.lost("lease expired");
-                     return perform();
-                   }
-                   if (ok(reply))
-                     last_renewal_ = std::chrono::steady_clock::now();
-                 });
-    reap();
-    tick.expires_after(timing_.tick);
-    co_await tick.async_wait(use_tuple);
-    if (!*alive || !core_.serving() || core_.node() != node)
-      co_return;
-    if (std::chrono::steady_clock::now() - last_renewal_ > timing_.give_up_after)
-      core_.lost("redis not answering");
-    else
-      core_.tick();
-    perform();
-  }
-}
-
-// Any node may reap a dead one; the script makes it happen once, in runs of
-// bounded length, again at once while names are left.
-void cluster_hub::reap() {
-  leases_.send({"EVAL", scripts::reap_nodes, "0"},
-               [this, alive = alive_](const redis_reply& reply) {
-                 if (*alive && core_.serving() && !reply.is_error() && reply.integer > 0)
-                   reap();
-               });
-}
-
 void cluster_hub::close_links() {
   commands_.close();
   events_.close();
-  leases_.close();
+  lease_.link().close();
 }
 
 void cluster_hub::update_levels() {

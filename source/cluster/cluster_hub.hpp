@@ -11,26 +11,13 @@
 #include <string>
 
 #include "cluster/node_core.hpp"
+#include "cluster/node_lease.hpp"
 #include "cluster/redis_connection.hpp"
 #include "cluster/room_event.hpp"
 #include "config.hpp"
 #include "hub/hub_port.hpp"
 
 namespace cturn {
-
-// Timings of the cluster; docs/cluster.md explains the bounds they give.
-struct cluster_timing {
-  // A node's lease lives this long unless renewed.
-  std::chrono::milliseconds lease_ttl{2'000};
-  // How often a node renews its lease and looks for dead nodes to reap.
-  std::chrono::milliseconds tick{250};
-  // A node that has not renewed its lease for this long stops serving: it
-  // must close its clients before the lease can expire and others take over.
-  std::chrono::milliseconds give_up_after{1'000};
-  std::chrono::milliseconds connect_timeout{1'000};
-  std::chrono::milliseconds retry_first{200};
-  std::chrono::milliseconds retry_most{2'000};
-};
 
 // One node of a cluster: names, rooms and their members live in Redis, and
 // change only through Lua scripts that publish each room's events on the
@@ -76,13 +63,11 @@ class cluster_hub final : public hub_port {
  private:
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<bool> join_cluster();
-  boost::asio::awaitable<void> keep_lease();
   // Runs `input` on the core, on the strand, then performs what it asks for.
   template <typename Input>
   void post(Input input);
   void perform();
   void close_links();
-  void reap();
   // The gauges the metrics endpoint reads from other threads.
   void update_levels();
 
@@ -92,14 +77,10 @@ class cluster_hub final : public hub_port {
   node_core core_;
   redis_connection commands_;
   redis_connection events_;
-  // Lease renewals and reaping on a connection of their own: behind a burst
-  // of PUBLISHes on commands_, a renewal's reply could come too late and
-  // make a busy but healthy node give up.
-  redis_connection leases_;
+  node_lease lease_;
   bool shutting_down_ = false;
   std::string previous_node_;
   std::string publish_sha_;  // scripts::publish_message, loaded by join_cluster
-  std::chrono::steady_clock::time_point last_renewal_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::atomic<bool> serving_{false};
   std::atomic<std::size_t> users_{0};

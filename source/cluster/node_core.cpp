@@ -24,10 +24,7 @@ void node_core::start_serving(std::string node) {
 }
 
 std::size_t node_core::rooms_with_members() const {
-  std::size_t occupied = 0;
-  for (const auto& [name, room] : rooms_)
-    occupied += room.local.members.empty() ? 0 : 1;
-  return occupied;
+  return subscriptions_.rooms_with_members();
 }
 
 // --- clients -------------------------------------------------------------------
@@ -158,11 +155,10 @@ void node_core::enter_room(client_state& client, std::string_view content, opera
     return reject(*client.owner, room.error());
   // Subscribed before the script runs: the node must not miss the room's
   // events from this client's entry on.
-  add_interest(*room);
+  room_subscriptions::room& state = subscriptions_.add_interest(*room);
   client.current = kind;
   client.target_room = *room;
   client.event_seen = false;
-  room_state& state = rooms_.at(*room);
   if (state.subscribed)
     return run_entry_script(client);
   state.waiting.push_back(client.owner.get());
@@ -366,12 +362,10 @@ void node_core::await_own_event(client_state& client) {
 }
 
 void node_core::on_subscribed(const std::string& room, std::uint64_t epoch, bool ok) {
-  const auto found = rooms_.find(room);
-  // A reply for an earlier subscription of a room since dropped and entered
-  // again is not this one's.
-  if (found == rooms_.end() || found->second.epoch != epoch)
+  room_subscriptions::room* answered = subscriptions_.answered(room, epoch);
+  if (answered == nullptr)
     return;
-  room_state& state = found->second;
+  room_subscriptions::room& state = *answered;
   state.subscribing = false;
   if (!ok)
     return give_up("subscribe failed");
@@ -386,28 +380,16 @@ void node_core::on_subscribed(const std::string& room, std::uint64_t epoch, bool
 
 // --- rooms and their events ----------------------------------------------------------
 
-void node_core::add_interest(const std::string& room) {
-  room_state& state = rooms_[room];
-  if (state.epoch == 0) {
-    state.epoch = next_epoch_++;
-    state.local.name = room;
-  }
-  ++state.interest;
-}
-
 void node_core::drop_interest(const std::string& room) {
-  const auto found = rooms_.find(room);
-  if (found == rooms_.end() || --found->second.interest > 0)
-    return;
-  rooms_.erase(found);
-  emit(node_action::unsubscribe{.room = room});
+  if (subscriptions_.drop_interest(room))
+    emit(node_action::unsubscribe{.room = room});
 }
 
 void node_core::on_room_event(const std::string& room_name, std::string_view payload) {
-  const auto found = rooms_.find(room_name);
-  if (found == rooms_.end() || !found->second.subscribed)
+  room_subscriptions::room* listened = subscriptions_.find(room_name);
+  if (listened == nullptr || !listened->subscribed)
     return;
-  local_room& room = found->second.local;
+  local_room& room = listened->local;
   const auto event = parse_room_event(payload);
   if (!event) {
     log_event(log_level::warn, "cluster-bad-event", {{"room", room_name}});
@@ -529,7 +511,7 @@ void node_core::give_up(std::string_view why) {
   }
   clients_.clear();
   names_.clear();
-  rooms_.clear();
+  subscriptions_.clear();
   requests_.clear();
   ready_.clear();
   emit(node_action::give_up{.why = std::string(why)});

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cluster/redis_reply.hpp"
+#include "cluster/room_subscriptions.hpp"
 #include "disconnect_reason.hpp"
 #include "hub/hub_port.hpp"
 #include "hub/local_room.hpp"
@@ -155,14 +156,6 @@ class node_core {
     clock::time_point deadline;
     bool closing = false;
   };
-  struct room_state {
-    local_room local;          // this node's members, in order of entry
-    std::size_t interest = 0;  // members, and clients on their way in
-    bool subscribed = false;
-    bool subscribing = false;
-    std::uint64_t epoch = 0;  // tells this room's subscription from an earlier one's
-    std::vector<const participant*> waiting;  // clients on their way in
-  };
   // What a reply answers; the client may be gone by the time it comes.
   struct pending_request {
     const participant* client = nullptr;
@@ -196,7 +189,7 @@ class node_core {
   static long long entered(const redis_reply& reply);
   void take_keys_of_members(client_state& client, const redis_reply& reply);
 
-  void add_interest(const std::string& room);
+  // One interest less in `room`; leaves its channel after the last.
   void drop_interest(const std::string& room);
 
   static void reject(participant& client, protocol_error error);
@@ -209,10 +202,9 @@ class node_core {
   phase phase_ = phase::connecting;
   std::string node_;
   std::uint64_t next_request_ = 1;
-  std::uint64_t next_epoch_ = 1;
   std::unordered_map<const participant*, client_state> clients_;
   std::unordered_map<std::string, client_state*> names_;
-  std::unordered_map<std::string, room_state> rooms_;
+  room_subscriptions subscriptions_;
   std::unordered_map<std::uint64_t, pending_request> requests_;
   std::vector<node_action_t> actions_;
   std::vector<const participant*> ready_;

@@ -11,7 +11,11 @@ namespace cturn {
 
 node_lease::node_lease(strand on, cluster_timing timing, node_core& core,
                        std::function<void()> perform)
-    : strand_(on), timing_(timing), core_(core), perform_(std::move(perform)), link_(strand_) {}
+    : strand_(std::move(on)),
+      timing_(timing),
+      core_(core),
+      perform_(std::move(perform)),
+      link_(strand_) {}
 
 node_lease::~node_lease() {
   *alive_ = false;

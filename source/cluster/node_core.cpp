@@ -5,6 +5,7 @@
 #include "cluster/room_event.hpp"
 #include "cluster/scripts.hpp"
 #include "hub/room_fanout.hpp"
+#include "hub/turn_away.hpp"
 #include "log.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/encode.hpp"
@@ -41,16 +42,8 @@ void node_core::connect(std::shared_ptr<participant> client) {
     state.owner = std::move(client);
     return;
   }
-  const bool closing = phase_ == phase::shutting_down;
-  metrics::local()
-      .rejected[static_cast<std::size_t>(closing ? metrics::rejection::shutting_down
-                                                 : metrics::rejection::redis_unavailable)]
-      .add();
-  log_event(log_level::info, "turned-away",
-            {{"id", client->connection_id()},
-             {"reason", closing ? "shutting down" : "redis unavailable"}});
-  client->deliver(encode_notice(closing ? notice::shutting_down : notice::unavailable));
-  client->close_after_flush();
+  turn_away(*client, phase_ == phase::shutting_down ? metrics::rejection::shutting_down
+                                                    : metrics::rejection::redis_unavailable);
 }
 
 void node_core::submit(const std::shared_ptr<participant>& client, hub_port::batch& lines,

@@ -1,18 +1,13 @@
 #include "net/hub_service.hpp"
 
-#include "protocol/notice.hpp"
+#include "hub/turn_away.hpp"
 
 namespace cturn {
 
 void hub_service::connect(std::shared_ptr<participant> client) {
   post([client = std::move(client)](room_hub& hub) {
-    if (hub.connect(*client))
-      return;
-    metrics::local().rejected[static_cast<std::size_t>(metrics::rejection::shutting_down)].add();
-    log_event(log_level::info, "turned-away",
-              {{"id", client->connection_id()}, {"reason", "shutting down"}});
-    client->deliver(encode_notice(notice::shutting_down));
-    client->close_after_flush();
+    if (!hub.connect(*client))
+      turn_away(*client, metrics::rejection::shutting_down);
   });
 }
 

@@ -390,6 +390,16 @@ BOOST_AUTO_TEST_CASE(events_of_a_room_not_subscribed_here_are_ignored) {
   auto& alice = registered("alice");
   core.on_room_event("lobby", "J\ncarol\n\n");
   BOOST_TEST(alice.take().empty());
+  // Nor one whose subscription Redis has not confirmed yet: bob's own joined
+  // event cannot count before his script has even run.
+  auto& bob = registered("bob");
+  const auto done = submit(bob, {cturn::join_room{"lobby"}});
+  const auto subscribe = std::get<action::subscribe>(actions().front());
+  core.on_room_event("lobby", "J\nbob\n\n");
+  BOOST_TEST(bob.take().empty());
+  core.on_subscribed("lobby", subscribe.epoch, true);
+  BOOST_TEST(calls_script(only_call(actions()), cturn::scripts::join_room));
+  BOOST_TEST(!*done);
 }
 
 BOOST_AUTO_TEST_CASE(a_node_not_serving_turns_clients_away) {

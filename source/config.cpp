@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dead_peer_timing.hpp"
+#include "memory_limit.hpp"
 
 namespace cturn {
 namespace {
@@ -36,6 +37,7 @@ struct raw_options {
   std::int64_t threads = 0;
   std::int64_t max_line_bytes = 64 * 1024;
   std::int64_t max_output_bytes = 4 * 1024 * 1024;
+  std::int64_t max_buffered_bytes = -1;  // a quarter of the memory
   std::int64_t username_timeout_ms = 30'000;
   std::int64_t max_connections = 10'000;
   std::int64_t max_connections_per_source = 64;
@@ -66,6 +68,10 @@ po::options_description make_options(raw_options& raw) {
      "longest accepted line without its newline; 0 = no limit")
     ("max-output-bytes", po::value(&raw.max_output_bytes)->default_value(raw.max_output_bytes),
      "pending output per client before it is dropped as a slow consumer; 0 = no limit")
+    ("max-buffered-bytes",
+     po::value(&raw.max_buffered_bytes)->default_value(raw.max_buffered_bytes, "a quarter of memory"),
+     "pending output of all clients together (a frame queued for many counts once); over it "
+     "the biggest consumers are dropped first; 0 = no limit")
     ("username-timeout-ms", po::value(&raw.username_timeout_ms)->default_value(raw.username_timeout_ms),
      "time allowed to set a username after connecting; 0 = no limit")
     ("max-connections", po::value(&raw.max_connections)->default_value(raw.max_connections),
@@ -231,11 +237,14 @@ std::string describe_settings(const po::options_description& options,
     if (is_action(flag))
       continue;
     const origin from = found.of.at(flag);
+    // The one default that depends on the machine: show what it came to.
+    const bool computed = flag == "max-buffered-bytes" && from == origin::default_value;
     line(flag,
          from == origin::flag          ? "flag --" + flag
          : from == origin::environment ? "env " + environment_name(flag)
                                        : "default",
-         value_text(values[flag]));
+         computed ? std::to_string(default_output_budget()) + " (a quarter of memory)"
+                  : value_text(values[flag]));
   }
   const char* password = environment(password_variable.data());
   const bool has_password = password != nullptr && *password != '\0';
@@ -317,6 +326,9 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
       check_range(name("threads"), raw.threads, 1024),
       check_range(name("max-line-bytes"), raw.max_line_bytes, one_gibibyte),
       check_range(name("max-output-bytes"), raw.max_output_bytes, 64 * one_gibibyte),
+      found.of.at("max-buffered-bytes") == origin::default_value
+          ? tl::expected<void, std::string>{}
+          : check_range(name("max-buffered-bytes"), raw.max_buffered_bytes, 1024 * one_gibibyte),
       check_range(name("username-timeout-ms"), raw.username_timeout_ms, one_week_ms),
       check_range(name("max-connections"), raw.max_connections, 10'000'000),
       check_range(name("max-connections-per-source"), raw.max_connections_per_source, 10'000'000),
@@ -379,6 +391,9 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
   config.threads = static_cast<unsigned>(raw.threads);
   config.max_line_bytes = static_cast<std::size_t>(raw.max_line_bytes);
   config.max_output_bytes = static_cast<std::size_t>(raw.max_output_bytes);
+  config.max_buffered_bytes = raw.max_buffered_bytes == -1
+                                  ? default_output_budget()
+                                  : static_cast<std::size_t>(raw.max_buffered_bytes);
   config.username_timeout = std::chrono::milliseconds(raw.username_timeout_ms);
   config.max_connections = static_cast<std::size_t>(raw.max_connections);
   config.max_connections_per_source = static_cast<std::size_t>(raw.max_connections_per_source);

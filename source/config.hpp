@@ -21,6 +21,10 @@ struct server_config {
   unsigned threads = 0;  // 0: one per core the process may run on
   std::size_t max_line_bytes = 64 * 1024;
   std::size_t max_output_bytes = 4 * 1024 * 1024;
+  // Frames held for all clients together, counted once however many queues
+  // share them; over it, the biggest consumers are disconnected first. The
+  // parser's default is default_output_budget() (a quarter of the memory).
+  std::size_t max_buffered_bytes = 0;
   std::chrono::milliseconds username_timeout{30'000};
   std::size_t max_connections = 10'000;
   // Per IPv4 address or IPv6 /64, counted on this node only.

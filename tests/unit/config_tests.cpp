@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "memory_limit.hpp"
 #include "test_print.hpp"
 
 namespace {
@@ -80,6 +81,8 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(config.threads == 0u);
   BOOST_TEST(config.max_line_bytes == 64u * 1024u);
   BOOST_TEST(config.max_output_bytes == 4u * 1024u * 1024u);
+  BOOST_TEST(config.max_buffered_bytes == cturn::default_output_budget());
+  BOOST_TEST(config.max_buffered_bytes > 0u);
   BOOST_TEST(config.username_timeout.count() == 30'000);
   BOOST_TEST(config.max_connections == 10'000u);
   BOOST_TEST(config.max_connections_per_source == 64u);
@@ -99,6 +102,7 @@ BOOST_AUTO_TEST_CASE(every_flag) {
       "--threads=3",
       "--max-line-bytes=1024",
       "--max-output-bytes=2048",
+      "--max-buffered-bytes=1000000",
       "--username-timeout-ms=1500",
       "--max-connections=7",
       "--max-connections-per-source=3",
@@ -115,6 +119,7 @@ BOOST_AUTO_TEST_CASE(every_flag) {
   BOOST_TEST(config.threads == 3u);
   BOOST_TEST(config.max_line_bytes == 1024u);
   BOOST_TEST(config.max_output_bytes == 2048u);
+  BOOST_TEST(config.max_buffered_bytes == 1'000'000u);
   BOOST_TEST(config.username_timeout.count() == 1500);
   BOOST_TEST(config.max_connections == 7u);
   BOOST_TEST(config.max_connections_per_source == 3u);
@@ -244,6 +249,9 @@ BOOST_AUTO_TEST_CASE(negative_values_are_rejected) {
   error_of({"--max-connections-per-source=-1"});
   error_of({"--max-line-bytes=-1"});
   error_of({"--max-output-bytes=-1"});
+  // -1 stands for "a quarter of memory" inside; given, it is an error.
+  error_of({"--max-buffered-bytes=-1"});
+  error_of({}, {{"CTURN_MAX_BUFFERED_BYTES", "-1"}});
   error_of({"--username-timeout-ms=-1"});
   error_of({"--shutdown-grace-ms=-1"});
   error_of({"--dead-peer-timeout=-1"});
@@ -302,6 +310,10 @@ BOOST_AUTO_TEST_CASE(zero_switches_limits_off) {
   BOOST_TEST(config.rate_burst == 0.0);
   BOOST_TEST(config.threads == 0u);
   BOOST_TEST(config_of({}, {{"CTURN_MAX_LINE_BYTES", "0"}}).max_line_bytes == 0u);
+  BOOST_TEST(config_of({"--max-buffered-bytes=0"}).max_buffered_bytes == 0u);
+  // Empty means the default, as for every variable.
+  BOOST_TEST(config_of({}, {{"CTURN_MAX_BUFFERED_BYTES", ""}}).max_buffered_bytes ==
+             cturn::default_output_budget());
 }
 
 // 0 or 4 s to a day: below 4 s half the bound leaves no room for a second of

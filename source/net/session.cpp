@@ -548,6 +548,10 @@ void session::deliver(const frame& bytes) noexcept {
   }
 }
 
+bool session::is_health_check() const noexcept {
+  return is_proxy_health_check(admitted_);
+}
+
 std::size_t session::queued_output_bytes() const noexcept {
   const std::lock_guard lock(queue_mutex_);
   return queued_bytes_;

@@ -59,6 +59,7 @@ class session final : public participant,
   void close_after_flush() override;
   std::uint64_t connection_id() const override { return id_; }
   void registered() noexcept override;
+  bool is_health_check() const noexcept override;
 
   std::size_t queued_output_bytes() const noexcept override;
   void shed() noexcept override;

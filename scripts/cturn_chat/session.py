@@ -75,7 +75,9 @@ class Session:
 
     @property
     def prompt(self):
-        return "Choose a username: " if self.needs_name else "> "
+        if self.needs_name:
+            return "Choose a username: "
+        return "> " if self.comeback.online else "(reconnecting) > "
 
     # -- lines the user typed ---------------------------------------------
 

@@ -1,7 +1,14 @@
-"""The reconnect schedule and the offline queue's bounds, without sockets."""
+"""The reconnect schedule and the offline queue's bounds, without sockets;
+and how a connection is found lost: keepalive on the socket, a timed-out
+read counted as a loss."""
 
+import errno
+import os
+import socket
 import unittest
 
+from cturn_chat.__main__ import (KEEPALIVE_COUNT, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, USER_TIMEOUT_MS,
+                                 Connection, connect)
 from cturn_chat.backoff import CAP, STABLE, Backoff
 from cturn_chat.offline_queue import MAX_BYTES, MAX_LINES, OfflineQueue
 
@@ -52,6 +59,41 @@ class Queue(unittest.TestCase):
         self.assertFalse(queue.add("x"))
         queue.take_all()
         self.assertTrue(queue.add("x"))
+
+
+class LostConnections(unittest.TestCase):
+    def test_a_vanished_path_is_noticed_within_about_thirty_seconds(self):
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            sock = connect("127.0.0.1", listener.getsockname()[1])
+            with sock:
+                self.assertEqual(sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), 1)
+                options = {"TCP_KEEPIDLE": KEEPALIVE_IDLE, "TCP_KEEPINTVL": KEEPALIVE_INTERVAL,
+                           "TCP_KEEPCNT": KEEPALIVE_COUNT, "TCP_USER_TIMEOUT": USER_TIMEOUT_MS}
+                for option, value in options.items():
+                    self.assertEqual(sock.getsockopt(socket.IPPROTO_TCP, getattr(socket, option)), value)
+        self.assertLessEqual(KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT, 30)
+        self.assertLessEqual(USER_TIMEOUT_MS, 30_000)
+
+    def test_a_timed_out_or_reset_socket_is_a_lost_connection(self):
+        class Failing:
+            def __init__(self, error):
+                self.error = error
+
+            def recv(self, _):
+                raise self.error
+
+            send = recv
+
+        for error in (TimeoutError(errno.ETIMEDOUT, os.strerror(errno.ETIMEDOUT)),
+                      ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET)),
+                      OSError(errno.EHOSTUNREACH, os.strerror(errno.EHOSTUNREACH))):
+            with self.subTest(error=error):
+                conn = Connection(Failing(error))
+                with self.assertRaisesRegex(EOFError, error.strerror):
+                    conn.read_frames()
+                conn.send({"type": "leave", "body": {}})
+                with self.assertRaisesRegex(EOFError, error.strerror):
+                    conn.write_some()
 
 
 if __name__ == "__main__":

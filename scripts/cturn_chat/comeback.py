@@ -18,6 +18,7 @@ before the probe's answer):
 
 The lines typed meanwhile are sent once the room's keys are known."""
 
+from . import pieces
 from .names import display
 from .offline_queue import OfflineQueue
 from .sanitize import sanitize
@@ -151,8 +152,11 @@ class Comeback:
     def typed(self, line):
         """A line (or /msg, /plain) typed while not online: kept or refused."""
         s = self._s
+        size = len(line.encode("utf-8"))
         if self.room is None and s.room is None:
             s.error("You are not in a room: /create ROOM or /join ROOM first")
+        elif size > pieces.MAX_LINE_BYTES:
+            s.error(f"Line too long ({size} bytes, at most {pieces.MAX_LINE_BYTES}): not queued")
         elif not self.queue.add(line):
             s.show(f"[Offline] Not queued, so NOT sent: {self.queue.max_lines} lines or"
                    f" {self.queue.max_bytes // 1024} KiB wait already")

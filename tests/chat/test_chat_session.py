@@ -405,6 +405,10 @@ class ComingBack(unittest.TestCase):
                 self.assertEqual(self.alice.type(line), ([], [shown]))
         _, shown = self.alice.type("/keys")
         self.assertEqual(len(shown), 2)
+        too_long = "x" * (pieces.MAX_LINE_BYTES + 1)
+        self.assertEqual(self.alice.type(too_long), ([], [
+            f"[Error] Line too long ({pieces.MAX_LINE_BYTES + 1} bytes, at most {pieces.MAX_LINE_BYTES}): not queued"]))
+        self.assertEqual(len(self.alice.session.comeback.queue), 2)
 
     def test_the_resume_sends_the_token_and_the_probe(self):
         self.lose()

@@ -170,6 +170,22 @@ void cluster_hub::close_links() {
   lease_.link().close();
 }
 
+void cluster_hub::retire_then_close() {
+  // A node that gave up while its commands link still works (its lease link
+  // stalled, a script failed) leaves the cluster at once: its names are free
+  // now, not when its lease runs out or it joins again. Its clients are
+  // gone already, so nothing it held is still in use. The link closes once
+  // Redis has answered (or failed to, within the link's reply deadline); a
+  // join that starts sooner closes it first.
+  if (!commands_.connected() || core_.node().empty())
+    return commands_.close();
+  commands_.send({"EVAL", scripts::reap_nodes, "0", core_.node()},
+                 [this, alive = alive_](const redis_reply&) {
+                   if (*alive)
+                     commands_.close();
+                 });
+}
+
 void cluster_hub::update_levels() {
   users_.store(core_.user_count(), std::memory_order_relaxed);
   rooms_with_members_.store(core_.rooms_with_members(), std::memory_order_relaxed);
@@ -209,7 +225,9 @@ void cluster_hub::perform() {
     } else {
       // The core has let every client go; the lease loop ends and the node
       // joins afresh.
-      close_links();
+      events_.close();
+      lease_.link().close();
+      retire_then_close();
     }
   }
   // Messages, the bulk, change no gauge; entries, exits and names do.

@@ -72,6 +72,8 @@ class cluster_hub final : public hub_port {
   void post(Input input);
   void perform();
   void close_links();
+  // After giving up: retires the node id on the commands link, then closes it.
+  void retire_then_close();
   // The gauges the metrics endpoint reads from other threads.
   void update_levels();
 

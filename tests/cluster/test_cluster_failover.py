@@ -11,7 +11,7 @@ import time
 
 from cturn_client import TIMEOUT_SCALE, command, form_room
 from cturn_testcase import ServerTestCase
-from redis_process import RedisProcess
+from redis_process import RedisProcess, free_port
 from sentinel_group import MASTER_NAME, SentinelGroup
 from server_process import ServerProcess
 
@@ -69,12 +69,18 @@ class SentinelFailover(FailoverTestCase):
         self.group = SentinelGroup()
         self.addCleanup(self.group.cleanup)
         await asyncio.to_thread(self.group.start)
-        flags = ("--redis-sentinels", self.group.sentinel_list, "--redis-master", MASTER_NAME)
+        # A Sentinel that is down comes first: each node asks the next one.
+        self.dead_sentinel = f"127.0.0.1:{free_port()}"
+        flags = ("--redis-sentinels", f"{self.dead_sentinel},{self.group.sentinel_list}",
+                 "--redis-master", MASTER_NAME)
         for _ in range(3):
             await self.start_node(*flags)
 
     async def test_chat_resumes_on_the_promoted_replica_and_names_keep_one_holder(self):
         a, b, c = self.nodes
+        for node in self.nodes:
+            self.assertTrue(logged_since(node, 0, rf"\bsentinel-unreachable "
+                                                  rf"sentinel={self.dead_sentinel}\b"))
         alice, bob, carol = await self.on(a, "alice"), await self.on(b, "bob"), await self.on(c, "carol")
         await form_room("lobby", alice, bob, carol)
         await alice.send(command("message", "before"))

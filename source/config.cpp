@@ -49,6 +49,8 @@ struct raw_options {
   std::int64_t dead_peer_timeout = 60;
   std::string log_level;
   std::string redis;
+  std::string redis_sentinels;
+  std::string redis_master;
   std::string metrics;
   std::string trusted_proxies;
   std::string tls_cert;
@@ -102,6 +104,11 @@ po::options_description make_options(raw_options& raw) {
     ("redis", po::value(&raw.redis)->default_value(""),
      "HOST:PORT of the Redis server shared by a cluster of nodes; empty = one node on its own "
      "(the password, if any, comes from CTURN_REDIS_PASSWORD)")
+    ("redis-sentinels", po::value(&raw.redis_sentinels)->default_value(""),
+     "HOST:PORT[,HOST:PORT...] of Redis Sentinels to ask for the master, instead of --redis "
+     "(asked without a password); needs --redis-master")
+    ("redis-master", po::value(&raw.redis_master)->default_value(""),
+     "the master's name as the Sentinels monitor it (`sentinel monitor NAME ...`)")
     ("tls-cert", po::value(&raw.tls_cert)->default_value(""),
      "PEM certificate chain (leaf first) for TLS on the client port, beside plain TCP; "
      "reloaded on SIGHUP")
@@ -319,6 +326,38 @@ tl::expected<void, std::string> check_listen_address(const std::string& name,
                         "one to listen on)");
 }
 
+// --redis-sentinels and --redis-master go together, and not with --redis:
+// a node that took either address when both are given could serve on a
+// server the other nodes do not use.
+tl::expected<std::vector<std::pair<std::string, std::uint16_t>>, std::string> parse_sentinels(
+    const raw_options& raw, const origins& found) {
+  const auto name = [&found](std::string_view flag) { return found.name(flag); };
+  std::vector<std::pair<std::string, std::uint16_t>> sentinels;
+  if (raw.redis_sentinels.empty() && raw.redis_master.empty())
+    return sentinels;
+  if (!raw.redis.empty())
+    return tl::unexpected(name("redis") + " and " + name("redis-sentinels") +
+                          " exclude each other: give the Redis address, or the Sentinels that "
+                          "name it");
+  if (raw.redis_sentinels.empty() || raw.redis_master.empty())
+    return tl::unexpected(name("redis-sentinels") + " and " + name("redis-master") +
+                          " go together");
+  std::string_view rest = raw.redis_sentinels;
+  while (true) {
+    const auto comma = rest.find(',');
+    const auto address = split_host_port(std::string(rest.substr(0, comma)));
+    if (!address)
+      return tl::unexpected(name("redis-sentinels") +
+                            " must be HOST:PORT[,HOST:PORT...], e.g. "
+                            "10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379");
+    sentinels.push_back(*address);
+    if (comma == std::string_view::npos)
+      break;
+    rest.remove_prefix(comma + 1);
+  }
+  return sentinels;
+}
+
 tl::expected<server_config, std::string> validate(const raw_options& raw, const origins& found) {
   const auto name = [&found](std::string_view flag) { return found.name(flag); };
   const tl::expected<void, std::string> checks[] = {
@@ -362,6 +401,11 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
     config.redis_host = address->first;
     config.redis_port = address->second;
   }
+  auto sentinels = parse_sentinels(raw, found);
+  if (!sentinels)
+    return tl::unexpected(sentinels.error());
+  config.redis_sentinels = std::move(*sentinels);
+  config.redis_master = raw.redis_master;
   if (!raw.metrics.empty()) {
     const auto address = split_host_port(raw.metrics, 0);
     if (!address)

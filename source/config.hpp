@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
+#include <utility>
 #include <vector>
 
 #include "address_range.hpp"
@@ -48,9 +49,15 @@ struct server_config {
   // empty host: one process on its own, no Redis.
   std::string redis_host;
   std::uint16_t redis_port = 6379;
+  // Or, instead of redis_host: the Sentinels that name the master of the
+  // Redis replication group `redis_master`; the node asks them, in order,
+  // whenever it (re)joins the cluster (docs/cluster.md, Redis failover).
+  std::vector<std::pair<std::string, std::uint16_t>> redis_sentinels;
+  std::string redis_master;
   // From CTURN_REDIS_PASSWORD only, never from a flag (flags show in `ps`);
   // never printed or logged.
   std::string redis_password;
+  bool clustered() const { return !redis_host.empty() || !redis_sentinels.empty(); }
   // The operators' HTTP endpoint (/metrics, /healthz); empty host: off.
   std::string metrics_host;
   std::uint16_t metrics_port = 0;

@@ -491,4 +491,44 @@ BOOST_AUTO_TEST_CASE(print_config_names_each_source_and_hides_secrets) {
   error_of({"--print-config", "--port=abc"});
 }
 
+BOOST_AUTO_TEST_CASE(redis_sentinels_name_the_master_instead_of_redis) {
+  const cturn::server_config config =
+      config_of({}, {{"CTURN_REDIS_SENTINELS", "s1:26379,[::1]:26380,10.0.0.3:26381"},
+                     {"CTURN_REDIS_MASTER", "cturn"}});
+  BOOST_TEST(config.clustered());
+  BOOST_TEST(config.redis_host.empty());
+  BOOST_TEST(config.redis_master == "cturn");
+  BOOST_REQUIRE(config.redis_sentinels.size() == 3u);
+  BOOST_TEST(config.redis_sentinels[0].first == "s1");
+  BOOST_TEST(config.redis_sentinels[1].first == "::1");
+  BOOST_TEST(config.redis_sentinels[1].second == 26380);
+  BOOST_TEST(config.redis_sentinels[2].second == 26381);
+  BOOST_TEST(!config_of({}).clustered());
+
+  // Both ways to Redis at once: the nodes could disagree on which is the master.
+  const std::string both =
+      error_of({"--redis=r:6379", "--redis-sentinels=s:26379", "--redis-master=cturn"});
+  BOOST_TEST(mentions(both, "--redis and --redis-sentinels exclude each other"), both);
+  const std::string alone = error_of({}, {{"CTURN_REDIS_SENTINELS", "s:26379"}});
+  BOOST_TEST(mentions(alone, "CTURN_REDIS_SENTINELS and --redis-master go together"), alone);
+  BOOST_TEST(mentions(error_of({"--redis-master=cturn"}), "go together"));
+  for (const char* bad : {"s", "s:26379,", ",s:26379", "s:26379,t", "s:0"}) {
+    const std::string error =
+        error_of({std::string("--redis-sentinels=") + bad, "--redis-master=cturn"});
+    BOOST_TEST(mentions(error, "--redis-sentinels must be HOST:PORT[,HOST:PORT...]"), error);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(print_config_and_help_show_the_sentinel_settings) {
+  auto [printed, ignored] =
+      parse_with({"--print-config", "--redis-sentinels=s:26379", "--redis-master=cturn"}, {});
+  BOOST_REQUIRE(printed.has_value());
+  BOOST_TEST(mentions(printed->text, "redis-sentinels"), printed->text);
+  BOOST_TEST(mentions(printed->text, "flag --redis-master"), printed->text);
+  auto [help, unused] = parse_with({"--help"}, {});
+  BOOST_REQUIRE(help.has_value());
+  BOOST_TEST(mentions(help->text, "--redis-sentinels"));
+  BOOST_TEST(mentions(help->text, "--redis-master"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

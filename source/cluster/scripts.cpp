@@ -162,6 +162,19 @@ local node, name, room, payload = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if not owns(node, name) then
   error({err = 'CTURN-LEASE-LOST'})
 end
+-- A directed message goes to its recipient's node alone, on that node's
+-- channel, with the room in front. It is published in this same step, so it
+-- takes the same place among the room's events as it would on the room's
+-- channel: a node reads its channel and the room's on one connection, in
+-- the order Redis ran the publishes (docs/cluster.md, "One order per room").
+-- A name no node holds has no one to deliver to, as a non-member has not.
+if #ARGV >= 5 then
+  local holder = redis.call('GET', K.user .. ARGV[5])
+  if holder then
+    redis.call('PUBLISH', K.node_channel .. holder, room .. '\n' .. payload)
+  end
+  return 1
+end
 redis.call('PUBLISH', K.room_channel .. room, payload)
 return 1
 )lua");
@@ -210,6 +223,12 @@ std::string skeleton_key(std::string_view skeleton) {
 std::string channel_of(std::string_view room) {
   std::string channel(keys::room_channel);
   channel.append(room);
+  return channel;
+}
+
+std::string node_channel_of(std::string_view node) {
+  std::string channel(keys::node_channel);
+  channel.append(node);
   return channel;
 }
 

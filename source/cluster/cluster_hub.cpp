@@ -54,11 +54,17 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
   });
   events_.on_lost(lost);
   lease_.link().on_lost(lost);
+  // A room's channel and this node's own come in on this one connection, in
+  // the order Redis ran their publishes: that is what keeps a directed
+  // message in its place among the room's events (docs/cluster.md).
   events_.on_push([this](redis_reply&& message) {
     const std::string& channel = message.elements[1].text;
-    if (!channel.starts_with(scripts::channel_prefix))
+    if (channel.starts_with(scripts::channel_prefix))
+      core_.on_room_event(channel.substr(scripts::channel_prefix.size()), message.elements[2].text);
+    else if (channel.starts_with(scripts::node_channel_prefix))
+      core_.on_node_event(message.elements[2].text);
+    else
       return;
-    core_.on_room_event(channel.substr(scripts::channel_prefix.size()), message.elements[2].text);
     perform();
   });
 }
@@ -144,7 +150,11 @@ asio::awaitable<bool> cluster_hub::join_cluster() {
   // NOSCRIPT, which makes the node start afresh and load it again.
   std::vector<std::string> load{"SCRIPT", "LOAD", scripts::publish_message};
   const redis_reply loaded = co_await commands_.call(std::move(load));
-  if (!*alive || !ok(lease) || !ok(listed) || !ok(loaded))
+  // Subscribed before the node holds a single name: no directed message to
+  // one of its clients can be published before it listens.
+  std::vector<std::string> listen{"SUBSCRIBE", scripts::node_channel_of(node)};
+  const redis_reply listening = co_await events_.call(std::move(listen));
+  if (!*alive || !ok(lease) || !ok(listed) || !ok(loaded) || !ok(listening))
     co_return false;
   publish_sha_ = loaded.text;
   // Start afresh: whatever this process held as an earlier node is given up
@@ -209,8 +219,12 @@ void cluster_hub::perform() {
       const std::vector<std::string_view> arguments(send->arguments.begin(), send->arguments.end());
       commands_.send(arguments);
     } else if (auto* publish = std::get_if<node_action::publish>(&action)) {
-      commands_.send({"EVALSHA", publish_sha_, "0", core_.node(), publish->sender, publish->room,
-                      publish->payload});
+      if (publish->to)
+        commands_.send({"EVALSHA", publish_sha_, "0", core_.node(), publish->sender, publish->room,
+                        publish->payload, *publish->to});
+      else
+        commands_.send({"EVALSHA", publish_sha_, "0", core_.node(), publish->sender, publish->room,
+                        publish->payload});
     } else if (auto* subscribe = std::get_if<node_action::subscribe>(&action)) {
       const std::string channel = scripts::channel_of(subscribe->room);
       events_.send({"SUBSCRIBE", channel}, [this, alive = alive_, room = std::move(subscribe->room),

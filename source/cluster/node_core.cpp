@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "cluster/event_check.hpp"
+#include "cluster/node_channel.hpp"
 #include "cluster/room_event.hpp"
 #include "cluster/scripts.hpp"
 #include "hub/room_fanout.hpp"
@@ -183,11 +185,12 @@ void node_core::publish_message(client_state& client, const send_message& reques
   if (client.room == nullptr)
     return reject(*client.owner, protocol_error::join_room_first);
   const frame bytes = encode_message(client.name, request.body);
-  // Even a node's own members get the message from the channel: one order
-  // per room for everyone.
+  // Even a node's own members get the message from Redis: one order per
+  // room for everyone. A directed one goes to its recipient's node alone.
   emit(node_action::publish{.sender = client.name,
                             .room = client.room->name,
-                            .payload = encode_message_event(client.name, bytes, request.to)});
+                            .payload = encode_message_event(client.name, bytes, request.to),
+                            .to = request.to});
   if (request.to && *request.to == client.name) {
     // To oneself: later answers to this client must not overtake it.
     client.current = operation::message;
@@ -378,17 +381,43 @@ void node_core::drop_interest(const std::string& room) {
     emit(node_action::unsubscribe{.room = room});
 }
 
+void node_core::drop_foreign(std::string_view channel) {
+  metrics::local().foreign_events.add();
+  // Anyone who can reach Redis can send these as fast as it likes: the log
+  // hears of the first and then of every thousandth; the metric counts all.
+  if (foreign_events_++ % 1000 == 0)
+    log_event(log_level::warn, "cluster-bad-event",
+              {{"channel", channel}, {"count", foreign_events_}});
+}
+
 void node_core::on_room_event(const std::string& room_name, std::string_view payload) {
   room_subscriptions::room* listened = subscriptions_.find(room_name);
   if (listened == nullptr || !listened->subscribed)
     return;
-  local_room& room = listened->local;
+  // Parsed and checked once per node, however many members it has here.
   const auto event = parse_room_event(payload);
-  if (!event) {
-    log_event(log_level::warn, "cluster-bad-event", {{"room", room_name}});
+  if (!event || !is_own_event(*event))
+    return drop_foreign(room_name);
+  apply_event(room_name, *event);
+}
+
+void node_core::on_node_event(std::string_view payload) {
+  const auto split = split_node_message(payload);
+  const auto event = split ? parse_room_event(split->event) : std::nullopt;
+  // Only directed messages travel on a node's channel.
+  if (!event || event->type != room_event::kind::message || !event->to || !is_own_event(*event))
+    return drop_foreign(node_);
+  const std::string room_name(split->room);
+  room_subscriptions::room* listened = subscriptions_.find(room_name);
+  // A recipient that has left the room (and this node with it) since.
+  if (listened == nullptr || !listened->subscribed)
     return;
-  }
-  const std::string user(event->user);
+  apply_event(room_name, *event);
+}
+
+void node_core::apply_event(const std::string& room_name, const room_event& event) {
+  local_room& room = subscriptions_.find(room_name)->local;
+  const std::string user(event.user);
   const auto named = names_.find(user);
   client_state* local = named == names_.end() ? nullptr : named->second;
   // The local client whose own command this event completes, if any.
@@ -402,8 +431,8 @@ void node_core::on_room_event(const std::string& room_name, std::string_view pay
       finish_operation(client);
   };
 
-  levels_changed_ = levels_changed_ || event->type != room_event::kind::message;
-  switch (event->type) {
+  levels_changed_ = levels_changed_ || event.type != room_event::kind::message;
+  switch (event.type) {
     case room_event::kind::created: {
       client_state* creator = completes(operation::create);
       if (creator != nullptr)
@@ -416,8 +445,8 @@ void node_core::on_room_event(const std::string& room_name, std::string_view pay
     case room_event::kind::joined: {
       client_state* entrant = completes(operation::join);
       std::optional<frame> entrant_key;
-      if (!event->frame.empty())
-        entrant_key.emplace(event->frame);
+      if (!event.frame.empty())
+        entrant_key.emplace(event.frame);
       // The members' keys come with the script's reply, to this node alone
       // (an event that carried them would grow with the room, for every
       // node). Before the reply, the entrant's frames are held.
@@ -440,7 +469,7 @@ void node_core::on_room_event(const std::string& room_name, std::string_view pay
         room_fanout::remove(room, *local);
       client_state* leaver = member ? completes(operation::leave) : nullptr;
       room_fanout::announce_exit(room.members, room_name, user,
-                                 event->type == room_event::kind::left
+                                 event.type == room_event::kind::left
                                      ? room_fanout::exit_kind::left
                                      : room_fanout::exit_kind::disconnected,
                                  leaver != nullptr ? leaver->owner.get() : nullptr);
@@ -451,15 +480,15 @@ void node_core::on_room_event(const std::string& room_name, std::string_view pay
       break;
     }
     case room_event::kind::message: {
-      const frame bytes(event->frame);
-      if (!event->to) {
+      const frame bytes(event.frame);
+      if (!event.to) {
         room_fanout::broadcast_message(room, local, bytes);
         break;
       }
-      const auto recipient = names_.find(std::string(*event->to));
+      const auto recipient = names_.find(std::string(*event.to));
       room_fanout::direct_message(room, recipient == names_.end() ? nullptr : recipient->second,
                                   bytes);
-      if (*event->to == user)
+      if (*event.to == user)
         if (client_state* sender = completes(operation::message))
           seen(*sender);
       break;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cluster/redis_reply.hpp"
+#include "cluster/room_event.hpp"
 #include "cluster/room_subscriptions.hpp"
 #include "disconnect_reason.hpp"
 #include "hub/hub_port.hpp"
@@ -35,10 +36,13 @@ struct send {
 // A message event on the room's channel, fenced: Redis publishes it only
 // while this node holds `sender` under a live lease (scripts::publish_message).
 // An error comes back through on_command_error.
+// A directed message (`to` set) goes to the channel of the recipient's node
+// instead, in the same fenced step.
 struct publish {
   std::string sender;
   std::string room;
   std::string payload;
+  std::optional<std::string> to;
 };
 // On the events link; its reply goes back to on_subscribed(room, epoch, ...).
 struct subscribe {
@@ -102,6 +106,9 @@ class node_core {
   void on_command_error(const redis_reply& reply);
   void on_subscribed(const std::string& room, std::uint64_t epoch, bool ok);
   void on_room_event(const std::string& room, std::string_view payload);
+  // A payload on this node's own channel: a directed message to one of its
+  // clients, with its room (node_channel.hpp).
+  void on_node_event(std::string_view payload);
   // Checks every deadline.
   void tick();
   // A link or the lease is gone: every client is let go.
@@ -189,6 +196,12 @@ class node_core {
   static long long entered(const redis_reply& reply);
   void take_keys_of_members(client_state& client, const redis_reply& reply);
 
+  // A checked event of `room_name`, from the room's channel or this node's.
+  void apply_event(const std::string& room_name, const room_event& event);
+  // A payload that is not one of the nodes' own events: counted, logged now
+  // and then, never delivered.
+  void drop_foreign(std::string_view channel);
+
   // One interest less in `room`; leaves its channel after the last.
   void drop_interest(const std::string& room);
 
@@ -209,6 +222,7 @@ class node_core {
   std::vector<node_action_t> actions_;
   std::vector<const participant*> ready_;
   bool levels_changed_ = true;
+  std::uint64_t foreign_events_ = 0;
 };
 
 }  // namespace cturn

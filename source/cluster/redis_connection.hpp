@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cluster/redis_reply.hpp"
 
@@ -41,6 +42,9 @@ struct redis_liveness {
 // which must be a strand (or a single thread).
 class redis_connection {
  public:
+  // The most one read takes from the socket.
+  static constexpr std::size_t read_size = 256 * 1024;
+
   using reply_handler = std::function<void(const redis_reply&)>;
   using push_handler = std::function<void(redis_reply&&)>;
 
@@ -81,6 +85,7 @@ class redis_connection {
   void close();
 
  private:
+  void keep_reader_buffer();
   void start_write();
   boost::asio::awaitable<void> read_loop(std::shared_ptr<bool> alive);
   boost::asio::awaitable<void> watch(std::shared_ptr<bool> alive);

@@ -24,6 +24,7 @@ inline constexpr std::string_view where = "cturn:where:";  // <name>: the room i
 inline constexpr std::string_view room = "cturn:room:";    // <room>: its members, a sorted set
 inline constexpr std::string_view entry_counter = "cturn:entry-counter";  // orders the entries
 inline constexpr std::string_view room_channel = "cturn:room-channel:";   // <room>: pub/sub channel
+inline constexpr std::string_view node_channel = "cturn:node-channel:";   // <node>: its channel
 inline constexpr std::string_view lease = "cturn:lease:";  // <node>: "1" with a TTL it renews
 inline constexpr std::string_view nodes = "cturn:nodes";   // every node id that may hold names
 inline constexpr std::string_view node_users = "cturn:node-users:";  // <node>: the names it holds
@@ -43,6 +44,7 @@ inline constexpr named all[] = {
     {"room", room},
     {"entry_counter", entry_counter},
     {"room_channel", room_channel},
+    {"node_channel", node_channel},
     {"lease", lease},
     {"nodes", nodes},
     {"node_users", node_users},
@@ -60,9 +62,10 @@ extern const std::string create_room;
 extern const std::string join_room;
 // ARGV: node, name. 1 left, 0 in no room.
 extern const std::string leave_room;
-// ARGV: node, name, room, payload. Publishes a message event on the room's
-// channel if `node` still holds `name` under a live lease; else the error
-// lease_lost.
+// ARGV: node, name, room, payload [, recipient]. If `node` still holds
+// `name`, publishes the message event on the room's channel, or, with a
+// recipient, `room \n payload` on the channel of the recipient's node (and
+// nothing when no node holds that name); else the error lease_lost.
 extern const std::string publish_message;
 // ARGV: node, name. Forgets the name, leaving its room (`disconnected`).
 extern const std::string drop_name;
@@ -81,6 +84,9 @@ std::string channel_of(std::string_view room);
 inline constexpr std::string_view channel_prefix = keys::room_channel;
 // The key that holds the name whose look-alike skeleton is `skeleton`.
 std::string skeleton_key(std::string_view skeleton);
+// The channel where `node` hears the directed messages to its clients.
+std::string node_channel_of(std::string_view node);
+inline constexpr std::string_view node_channel_prefix = keys::node_channel;
 std::string lease_key(std::string_view node);
 
 }  // namespace cturn::scripts

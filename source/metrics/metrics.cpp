@@ -186,6 +186,7 @@ totals collect() {
     sum.bytes_sent += block.bytes_sent.value();
     add(sum.disconnects, block.disconnects);
     sum.slow_consumers += block.slow_consumers.value();
+    sum.foreign_events += block.foreign_events.value();
     add(sum.rejected, block.rejected);
     add(sum.health_checks, block.health_checks);
     add(sum.handoff_buckets, block.handoff_buckets);
@@ -237,6 +238,10 @@ std::string exposition(const totals& counted, const gauges& levels) {
   out.family("cturn_slow_consumers_total", "counter",
              "Clients cut off because their pending output passed the limit.");
   out.sample("cturn_slow_consumers_total", counted.slow_consumers);
+  out.family("cturn_cluster_foreign_events_total", "counter",
+             "Cluster mode: pub/sub payloads that were not one of the nodes' own well-formed "
+             "events, dropped.");
+  out.sample("cturn_cluster_foreign_events_total", counted.foreign_events);
   labelled<rejection>(out, "cturn_rejected_connections_total", "counter",
                       "Connections turned away before they were served, by reason.", "reason",
                       counted.rejected);

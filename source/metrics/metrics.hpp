@@ -93,6 +93,9 @@ struct alignas(64) thread_counters {
   counter handoff_nanoseconds;
   std::array<counter, transports> connections_by_transport;
   std::array<counter, handshake_failures> tls_handshake_failures;
+  // Cluster mode: pub/sub payloads on the node's channels that are not one
+  // of the nodes' own well-formed events, dropped unseen by any client.
+  counter foreign_events;
 };
 
 // This thread's counters, registered on first use.
@@ -122,6 +125,7 @@ struct totals {
   std::uint64_t handoff_nanoseconds = 0;
   std::array<std::uint64_t, transports> connections_by_transport{};
   std::array<std::uint64_t, handshake_failures> tls_handshake_failures{};
+  std::uint64_t foreign_events = 0;
 };
 totals collect();
 

@@ -9,6 +9,7 @@
 #include "cluster/scripts.hpp"
 #include "expected_frames.hpp"
 #include "fake_participant.hpp"
+#include "metrics/metrics.hpp"
 #include "protocol/encode.hpp"
 #include "test_print.hpp"
 #include "text/confusable_skeleton.hpp"
@@ -124,6 +125,15 @@ struct node_fixture {
     return false;
   }
 };
+
+std::string message_event(const std::string& sender, const std::string& body,
+                          const std::optional<std::string>& to = std::nullopt) {
+  return cturn::encode_message_event(sender, cturn::encode_message(sender, body), to);
+}
+
+std::uint64_t foreign_events() {
+  return cturn::metrics::collect().foreign_events;
+}
 
 bool calls_script(const action::call& call, const std::string& script) {
   return call.arguments.size() >= 3 && call.arguments[0] == "EVAL" && call.arguments[1] == script;
@@ -308,7 +318,9 @@ BOOST_AUTO_TEST_CASE(a_message_to_oneself_holds_the_batch_until_it_comes_back) {
   BOOST_TEST(publish.room == "lobby");
   BOOST_TEST(!*done);
 
-  core.on_room_event("lobby", publish.payload);
+  BOOST_TEST((publish.to == std::optional<std::string>("alice")));
+  // It comes back on this node's own channel, where the script puts it.
+  core.on_node_event("lobby\n" + publish.payload);
   BOOST_TEST(alice.take() == frames{cturn::testing::message_frame("alice", R"({"m":1})")});
   BOOST_TEST(calls_script(only_call(actions()), cturn::scripts::leave_room));
 }
@@ -430,6 +442,104 @@ BOOST_AUTO_TEST_CASE(a_failed_client_leaves_before_it_hears_why) {
   const auto taken = actions();
   BOOST_REQUIRE_EQUAL(taken.size(), 1U);
   BOOST_TEST(std::get<action::send>(taken.front()).arguments[1] == cturn::scripts::drop_name);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(node_core_routing, node_fixture)
+
+BOOST_AUTO_TEST_CASE(a_directed_message_is_published_for_its_recipient_alone) {
+  auto& alice = registered("alice");
+  created(alice, "alice", "lobby");
+  cturn::send_message directed{.body = "{}", .to = std::string("bob")};
+  cturn::send_message broadcast{.body = "{}", .to = std::nullopt};
+  submit(alice, {directed, broadcast});
+  const auto taken = actions();
+  BOOST_REQUIRE_EQUAL(taken.size(), 2U);
+  const auto& first = std::get<action::publish>(taken[0]);
+  const auto& second = std::get<action::publish>(taken[1]);
+  // The driver sends the first to the recipient's node's channel, the
+  // second to the room's (scripts::publish_message).
+  BOOST_TEST((first.to == std::optional<std::string>("bob")));
+  BOOST_TEST(first.payload == message_event("alice", "{}", std::string("bob")));
+  BOOST_TEST(!second.to.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_directed_message_keeps_its_place_among_the_rooms_events) {
+  auto& alice = registered("alice");
+  created(alice, "alice", "lobby");
+  auto& bob = registered("bob");
+  submit(bob, {cturn::join_room{"lobby"}});
+  core.on_reply(only_call(actions()).request, joined_with_keys(""));
+  core.on_room_event("lobby", "J\nbob\n\n");
+  alice.take();
+  bob.take();
+  // Interleaved as one connection delivers them: the room's channel and
+  // this node's, in the order Redis published them.
+  core.on_room_event("lobby", "J\ncarol\n\n");
+  core.on_node_event("lobby\n" + message_event("carol", R"({"n":1})", std::string("bob")));
+  core.on_room_event("lobby", message_event("carol", R"({"n":2})"));
+  core.on_node_event("lobby\n" + message_event("carol", R"({"n":3})", std::string("alice")));
+  core.on_room_event("lobby", "L\ncarol");
+  BOOST_TEST(bob.take() == (frames{system_frame("carol joined the room"),
+                                   cturn::testing::message_frame("carol", R"({"n":1})"),
+                                   cturn::testing::message_frame("carol", R"({"n":2})"),
+                                   system_frame("carol left the room")}));
+  BOOST_TEST(alice.take() == (frames{system_frame("carol joined the room"),
+                                     cturn::testing::message_frame("carol", R"({"n":2})"),
+                                     cturn::testing::message_frame("carol", R"({"n":3})"),
+                                     system_frame("carol left the room")}));
+}
+
+BOOST_AUTO_TEST_CASE(a_directed_message_for_a_room_this_node_left_is_not_delivered) {
+  auto& alice = registered("alice");
+  const auto before = foreign_events();
+  // Alice is in no room: a message from a room she left meanwhile.
+  core.on_node_event("lobby\n" + message_event("carol", "{}", std::string("alice")));
+  BOOST_TEST(alice.take().empty());
+  // Not a forgery: a message that crossed her leave.
+  BOOST_TEST(foreign_events() == before);
+}
+
+BOOST_AUTO_TEST_CASE(only_directed_messages_travel_on_a_nodes_channel) {
+  auto& alice = registered("alice");
+  created(alice, "alice", "lobby");
+  const auto before = foreign_events();
+  const std::string forged[] = {
+      "lobby\n" + message_event("carol", "{}"),  // a broadcast
+      "lobby\nJ\ncarol\n\n",                     // a room event
+      "lobby\nL\nalice",
+      "no room in front",
+      "\nM\ncarol\n{}\n+alice",
+  };
+  for (const std::string& payload : forged)
+    core.on_node_event(payload);
+  BOOST_TEST(alice.take().empty());
+  BOOST_TEST(foreign_events() == before + std::size(forged));
+  BOOST_TEST(!gave_up(actions()));
+}
+
+BOOST_AUTO_TEST_CASE(payloads_that_are_not_the_nodes_own_events_never_reach_a_client) {
+  auto& alice = registered("alice");
+  created(alice, "alice", "lobby");
+  const auto before = foreign_events();
+  const std::string forged[] = {
+      "\x1b[2J\x1b[31mPWNED",       // not an event at all
+      "M\ncarol\n\x1b[2Jhello\n-",  // a message whose frame is raw bytes
+      "M\ncarol\n{\"type\":\"message\",\"sender\":\"carol\",\"body\":{}\n-",  // broken JSON
+      "M\ncarol\n" + cturn::testing::message_frame("mallory", "{}") + "-",    // another sender
+      "M\ncarol\n" + cturn::testing::message_frame("carol", "\"\x1b[2J\"") + "-",
+      "J\ncarol\n{\"type\":\"system\",\"body\":{\"content\":\"x\"}}\n",  // not a key frame
+      "J\ncarol\n\n" + cturn::testing::pubkey_frame("dave", "K"),        // keys of others
+      "C\ncar\x1bol",                                                    // a name no one has
+  };
+  for (const std::string& payload : forged)
+    core.on_room_event("lobby", payload);
+  BOOST_TEST(alice.take().empty());
+  BOOST_TEST(foreign_events() == before + std::size(forged));
+  // The room goes on.
+  core.on_room_event("lobby", message_event("carol", R"({"ok":true})"));
+  BOOST_TEST(alice.take() == frames{cturn::testing::message_frame("carol", R"({"ok":true})")});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

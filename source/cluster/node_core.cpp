@@ -4,6 +4,7 @@
 
 #include "cluster/room_event.hpp"
 #include "cluster/scripts.hpp"
+#include "hub/resume_token.hpp"
 #include "hub/room_fanout.hpp"
 #include "hub/turn_away.hpp"
 #include "log.hpp"
@@ -116,14 +117,18 @@ void node_core::register_name(client_state& client, const set_username& request)
   }
   std::string key_frame =
       client.claim->key_frame ? std::string(client.claim->key_frame->text()) : std::string();
+  resume_token token = make_resume_token();
+  client.claim_token = std::move(token.text);
   run_script(client, operation::claim, scripts::claim_name,
-             {node_, client.claim->name, std::move(key_frame), client.claim->skeleton},
+             {node_, client.claim->name, std::move(key_frame), client.claim->skeleton,
+              hex_of(token.digest)},
              client.claim->name);
 }
 
 void node_core::finish_claim(client_state& client, const redis_reply& reply) {
   name_claim claim = std::move(*client.claim);
   client.claim.reset();
+  const std::string token = std::exchange(client.claim_token, {});
   // The claim script checks the look-alike and the key together: a refusal
   // here can only be a taken name.
   if (reply.integer != 1) {
@@ -135,7 +140,8 @@ void node_core::finish_claim(client_state& client, const redis_reply& reply) {
   levels_changed_ = true;
   log_event(log_level::info, "username",
             {{"id", client.owner->connection_id()}, {"user", client.name}});
-  client.owner->deliver(encode_notice(notice::username_set, client.name));
+  client.owner->deliver(
+      encode_welcome_with_resume(notice_text(notice::username_set, client.name), token));
   client.owner->registered();
   finish_operation(client);
 }

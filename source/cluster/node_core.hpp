@@ -153,6 +153,8 @@ class node_core {
     std::vector<frame> keys_of_members;  // a join's, from its reply
     held_frames held;
     std::optional<name_claim> claim;
+    // The token the claim in flight gives the client once Redis holds its digest.
+    std::string claim_token;
     clock::time_point deadline;
     bool closing = false;
   };

@@ -58,7 +58,7 @@ local function drop(node, name)
   if skeleton then
     redis.call('DEL', K.skeleton .. skeleton)
   end
-  redis.call('DEL', K.user .. name, K.key .. name, K.skeleton_of .. name)
+  redis.call('DEL', K.user .. name, K.key .. name, K.skeleton_of .. name, K.resume .. name)
   redis.call('SREM', K.node_users .. node, name)
 end
 )lua";
@@ -81,7 +81,7 @@ std::string with_prelude(const char* body) {
 }  // namespace
 
 const std::string claim_name = with_prelude(R"lua(
-local node, name, key, skeleton = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local node, name, key, skeleton, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 require_lease(node)
 -- A name that looks like one in use is taken too (an exact match has the
 -- same skeleton); the skeleton is held for as long as the name.
@@ -93,6 +93,7 @@ if not redis.call('SET', K.user .. name, node, 'NX') then
 end
 redis.call('SET', K.skeleton .. skeleton, name)
 redis.call('SET', K.skeleton_of .. name, skeleton)
+redis.call('SET', K.resume .. name, digest)
 if key ~= '' then
   redis.call('SET', K.key .. name, key)
 end

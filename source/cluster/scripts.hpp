@@ -27,6 +27,7 @@ inline constexpr std::string_view room_channel = "cturn:room-channel:";   // <ro
 inline constexpr std::string_view lease = "cturn:lease:";  // <node>: "1" with a TTL it renews
 inline constexpr std::string_view nodes = "cturn:nodes";   // every node id that may hold names
 inline constexpr std::string_view node_users = "cturn:node-users:";  // <node>: the names it holds
+inline constexpr std::string_view resume = "cturn:resume:";  // <name>: SHA-256 of its resume token
 
 struct named {
   std::string_view field;  // the name in the scripts' table K
@@ -46,11 +47,12 @@ inline constexpr named all[] = {
     {"lease", lease},
     {"nodes", nodes},
     {"node_users", node_users},
+    {"resume", resume},
 };
 }  // namespace keys
 
-// ARGV: node, name, key frame ("" for none), skeleton. 1 claimed, 0 taken
-// (the name or its skeleton).
+// ARGV: node, name, key frame ("" for none), skeleton, resume digest (hex).
+// 1 claimed, 0 taken (the name or its skeleton).
 extern const std::string claim_name;
 // ARGV: node, name, room, skeleton. 1 created, 0 the room or its skeleton
 // exists.

@@ -120,7 +120,8 @@ class node_core {
   enum class phase { connecting, serving, shutting_down };
   // The command a client waits on: it is done when its own event comes back
   // on the room's channel (or, for a username, when its reply comes).
-  enum class operation { none, check_taken, claim, create, join, leave, message };
+  // resume: a takeover (see finish_claim) waits for its room's subscription.
+  enum class operation { none, check_taken, claim, create, join, leave, message, resume };
   enum class waiting { nothing, reply, subscription, own_event };
 
   // Frames for a client whose own joined event came before its script's
@@ -188,8 +189,17 @@ class node_core {
   void finish_operation(client_state& client);
   void run_ready();
   void finish_claim(client_state& client, const redis_reply& reply);
+  // The resume script moved the name here: the welcome, then the room.
+  void finish_takeover(client_state& client, const redis_reply& reply);
+  // The takeover's room is subscribed: the client is a member here again.
+  void rejoin_room(client_state& client);
+  // A resume elsewhere (or here) took the client's name: it is told and
+  // closed, and leaves no trace here; Redis has already moved the name.
+  void drop_taken_over(client_state& client);
   static long long entered(const redis_reply& reply);
   void take_keys_of_members(client_state& client, const redis_reply& reply);
+  // The key frames a script answers, one after another.
+  static std::vector<frame> key_frames_in(std::string_view text);
 
   // One interest less in `room`; leaves its channel after the last.
   void drop_interest(const std::string& room);

@@ -647,7 +647,10 @@ void node_core::forget(client_state& client, std::string_view reason) {
   }
   if (!name.empty()) {
     names_.erase(name);
-    emit(node_action::send{.arguments = {"EVAL", scripts::drop_name, "0", node_, name}});
+    // Parked: the name waits for a resume elsewhere; the cluster's reaping
+    // announces it when the lease runs out.
+    if (!parked_)
+      emit(node_action::send{.arguments = {"EVAL", scripts::drop_name, "0", node_, name}});
   }
   clients_.erase(self.get());
   levels_changed_ = true;
@@ -692,10 +695,17 @@ void node_core::shutdown() {
     client.owner->deliver(notice_frame);
     client.owner->close_after_flush();
   }
-  // Leave the cluster now rather than when the lease runs out: the others
-  // hear `disconnected` for this node's clients at once.
-  if (was_serving)
+  // Without a resume window, leave the cluster now rather than when the
+  // lease runs out: the others hear `disconnected` for this node's clients
+  // at once. With one, the driver makes the lease run out when the window
+  // ends, and the names stay held till then.
+  parked_ = was_serving && timing_.resume_window.count() > 0;
+  if (was_serving && !parked_)
     emit(node_action::send{.arguments = {"EVAL", scripts::reap_nodes, "0", node_}});
+}
+
+bool node_core::parks_names() const {
+  return parked_;
 }
 
 }  // namespace cturn

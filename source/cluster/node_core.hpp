@@ -62,6 +62,9 @@ struct node_timing {
   // The longest wait for a reply, a subscription or a command's own event:
   // past it the node gives up rather than leave a client waiting for ever.
   std::chrono::milliseconds reply_timeout{3'000};
+  // On a graceful stop, the names stay held this long for resume elsewhere
+  // (the driver parks the lease, see node_lease::park); 0: given up at once.
+  std::chrono::milliseconds resume_window{0};
 };
 
 // A cluster node's decisions, with no I/O: client commands, Redis replies,
@@ -94,8 +97,12 @@ class node_core {
   void fail(participant& client, protocol_error error);
   void registration_deadline(participant& client);
   void disconnect(participant& client, disconnect_reason reason);
-  // Tells every client `Server shutting down`; the node leaves the cluster.
+  // Tells every client `Server shutting down`; the node leaves the cluster,
+  // at once or, with a resume window, when the window ends: its names stay
+  // held till then, and its clients' closes do not give them up.
   void shutdown();
+  // Whether the names stay held after shutdown() (a resume window).
+  bool parks_names() const;
 
   void on_reply(std::uint64_t request, const redis_reply& reply);
   // A command nobody waits for was refused (a fence, a lost lease).
@@ -212,6 +219,7 @@ class node_core {
   now_function now_;
   node_timing timing_;
   phase phase_ = phase::connecting;
+  bool parked_ = false;  // shut down with a resume window while serving
   std::string node_;
   std::uint64_t next_request_ = 1;
   std::unordered_map<const participant*, client_state> clients_;

@@ -187,6 +187,11 @@ void node_core::finish_takeover(client_state& client, const redis_reply& reply) 
   room_subscriptions::room& state = *subscriptions_.find(room);
   if (state.subscribed)
     return rejoin_room(client);
+  await_subscription(client, room, state);
+}
+
+void node_core::await_subscription(client_state& client, const std::string& room,
+                                   room_subscriptions::room& state) {
   state.waiting.push_back(client.owner.get());
   if (!state.subscribing) {
     state.subscribing = true;
@@ -242,12 +247,7 @@ void node_core::enter_room(client_state& client, std::string_view content, opera
   client.event_seen = false;
   if (state.subscribed)
     return run_entry_script(client);
-  state.waiting.push_back(client.owner.get());
-  if (!state.subscribing) {
-    state.subscribing = true;
-    emit(node_action::subscribe{.room = *room, .epoch = state.epoch});
-  }
-  wait_for(client, waiting::subscription);
+  await_subscription(client, *room, state);
 }
 
 void node_core::run_entry_script(client_state& client) {

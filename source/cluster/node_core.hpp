@@ -190,6 +190,9 @@ class node_core {
   // The room is subscribed: the entry's script runs.
   void run_entry_script(client_state& client);
   void wait_for(client_state& client, waiting what);
+  // The client waits for the room's subscription, asked for if need be.
+  void await_subscription(client_state& client, const std::string& room,
+                          room_subscriptions::room& state);
   void await_own_event(client_state& client);
   // The command in progress is over: the batch goes on, once the input that
   // ended it is fully handled (run_ready).

@@ -310,8 +310,8 @@ BOOST_AUTO_TEST_CASE(resume_window) {
   BOOST_TEST(config_of({"--resume-window=0"}).resume_window.count() == 0);
   BOOST_TEST(config_of({"--resume-window=3600"}).resume_window.count() == 3600);
   BOOST_TEST(config_of({}, {{"CTURN_RESUME_WINDOW", "25"}}).resume_window.count() == 25);
-  BOOST_TEST(config_of({"--resume-window=5"}, {{"CTURN_RESUME_WINDOW", "25"}})
-                 .resume_window.count() == 5);
+  BOOST_TEST(
+      config_of({"--resume-window=5"}, {{"CTURN_RESUME_WINDOW", "25"}}).resume_window.count() == 5);
   for (const char* bad : {"3601", "-1", "1.5", "10s", ""}) {
     const std::string error = error_of({std::string("--resume-window=") + bad});
     BOOST_TEST(mentions(error, "resume-window"), bad << ": " << error);

@@ -112,12 +112,8 @@ void room_hub::on_command(client_state& client, set_username& request) {
   auto claim = prepare_claim(client, request);
   if (!claim)
     return reject(self, claim.error());
-  if (client_state* holder = resumable_holder(claim->name, request)) {
-    // The name is this client's: only the key can still be wrong.
-    if (const auto refused = claim_verdict(false, request.public_key_valid))
-      return reject(self, *refused);
+  if (client_state* holder = resumable_holder(claim->name, request))
     return take_over(client, clients_.find(holder->self), std::move(*claim));
-  }
   // The name itself, or one that looks the same, is in use: both are "taken"
   // (an exact match has the same skeleton).
   if (const auto refused =
@@ -141,7 +137,9 @@ void room_hub::on_command(client_state& client, set_username& request) {
 
 room_hub::client_state* room_hub::resumable_holder(std::string_view name,
                                                    const set_username& request) {
-  if (!request.resume)
+  // With an invalid key, the path of a username without a token (the name
+  // is held, so: taken), as a cluster node answers before it asks Redis.
+  if (!request.resume || !request.public_key_valid)
     return nullptr;
   const auto held = usernames_.find(name);
   if (held == usernames_.end() || held->second->closing)

@@ -138,6 +138,10 @@ class Resume(ServerTestCase):
         other = await self.resume("al\u0001ice", alice.resume)
         await other.expect_error("Invalid username")
         await expect_quiet(other, alice, bob)
+        # The right token with an invalid key: the path without a token.
+        await other.send(command("username", "alice", resume=alice.resume, pubkey=42))
+        await other.expect_error("Username already taken")
+        await expect_quiet(other, alice, bob)
         # The name is trimmed first.
         await other.send(command("username", " alice\t", resume=alice.resume))
         welcome = await other.expect_welcome("Username set to: alice")

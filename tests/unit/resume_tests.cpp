@@ -275,11 +275,12 @@ BOOST_AUTO_TEST_CASE(the_usual_checks_come_first) {
   // A registered connection cannot take another name.
   hub.handle(carol, username("alice", alice.tokens[0]));
   BOOST_TEST(carol.take() == frames{error_frame("Username already set")});
-  // The right token with a bad key: the key is refused, the name stays.
+  // The right token with a bad key: the path without a token (the name is
+  // held: taken); the token stays valid.
   auto bad_key = username("alice", alice.tokens[0], "K");
   bad_key.public_key_valid = false;
   hub.handle(back, std::move(bad_key));
-  BOOST_TEST(back.take() == frames{error_frame("Invalid public key")});
+  BOOST_TEST(back.take() == frames{error_frame("Username already taken")});
   BOOST_TEST(alice.take().empty());
   // The name is trimmed before it is looked up.
   hub.handle(back, username(" alice\t", alice.tokens[0]));

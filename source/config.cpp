@@ -47,6 +47,7 @@ struct raw_options {
   double rate_burst_bytes = 1024 * 1024;
   std::int64_t shutdown_grace_ms = 5'000;
   std::int64_t dead_peer_timeout = 60;
+  std::int64_t resume_window = 10;
   std::string log_level;
   std::string redis;
   std::string redis_sentinels;
@@ -94,6 +95,9 @@ po::options_description make_options(raw_options& raw) {
     ("dead-peer-timeout", po::value(&raw.dead_peer_timeout)->default_value(raw.dead_peer_timeout),
      "seconds within which a peer whose path vanished is dropped and its room told "
      "(TCP keepalive and TCP_USER_TIMEOUT); 4 to 86400, or 0 = the kernel's timings (hours)")
+    ("resume-window", po::value(&raw.resume_window)->default_value(raw.resume_window),
+     "cluster: seconds a node that stops gracefully holds its clients' names for resume on "
+     "another node before they are announced disconnected; 0 = at once (at most 3600)")
     ("log-level", po::value(&raw.log_level)->default_value("info"),
      "debug, info, warn, error or off")
     ("metrics", po::value(&raw.metrics)->default_value(""),
@@ -373,6 +377,7 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
       check_range(name("max-connections-per-source"), raw.max_connections_per_source, 10'000'000),
       check_range(name("shutdown-grace-ms"), raw.shutdown_grace_ms, one_week_ms),
       check_dead_peer_timeout(name("dead-peer-timeout"), raw.dead_peer_timeout),
+      check_range(name("resume-window"), raw.resume_window, 3600),
       check_rate(name("rate-limit"), raw.rate_limit),
       check_rate(name("rate-burst"), raw.rate_burst),
       check_rate(name("rate-limit-bytes"), raw.rate_limit_bytes),
@@ -447,6 +452,7 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
   config.rate_burst_bytes = raw.rate_burst_bytes;
   config.shutdown_grace = std::chrono::milliseconds(raw.shutdown_grace_ms);
   config.dead_peer_timeout = std::chrono::seconds(raw.dead_peer_timeout);
+  config.resume_window = std::chrono::seconds(raw.resume_window);
   config.level = *level;
   return config;
 }

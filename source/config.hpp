@@ -44,6 +44,10 @@ struct server_config {
   // A peer whose path vanished (no FIN, no RST) is dropped within this; 0:
   // the kernel's keepalive and retransmission timings (hours).
   std::chrono::seconds dead_peer_timeout{60};
+  // Cluster mode: how long a node that stops gracefully holds its clients'
+  // names for resume elsewhere before they are announced `disconnected`;
+  // 0: announced at once.
+  std::chrono::seconds resume_window{10};
   log_level level = log_level::info;
   // Cluster mode: the Redis server shared by every node, as host and port;
   // empty host: one process on its own, no Redis.

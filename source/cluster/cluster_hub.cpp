@@ -36,7 +36,8 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
       config_(config),
       timing_(timing),
       endpoint_(strand_, config_, timing_.connect_timeout),
-      core_([] { return std::chrono::steady_clock::now(); }),
+      core_([] { return std::chrono::steady_clock::now(); },
+            node_timing{.resume_window = config.resume_window}),
       commands_(strand_),
       events_(strand_),
       lease_(strand_, timing_, core_, [this] { perform(); }) {
@@ -288,6 +289,12 @@ void cluster_hub::shutdown() {
   post([this](node_core& core) {
     shutting_down_ = true;
     core.shutdown();
+    if (core.parks_names()) {
+      log_event(log_level::info, "names-parked",
+                {{"node", core.node()},
+                 {"seconds", static_cast<std::uint64_t>(config_.resume_window.count())}});
+      lease_.park(config_.resume_window);
+    }
   });
 }
 

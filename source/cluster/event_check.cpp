@@ -64,6 +64,10 @@ bool is_own_event(const room_event& event) {
         return false;
       // The scripts no longer publish the members' keys in the event.
       return event.key_frames.empty();
+    case room_event::kind::key_changed:
+      return is_key_frame_from(event.frame, event.user);
+    case room_event::kind::taken_over:
+      return !event.node.empty() && !has_control_character(event.node);
     case room_event::kind::created:
     case room_event::kind::left:
     case room_event::kind::disconnected:

@@ -6,6 +6,7 @@
 #include "cluster/node_channel.hpp"
 #include "cluster/room_event.hpp"
 #include "cluster/scripts.hpp"
+#include "hub/resume_token.hpp"
 #include "hub/room_fanout.hpp"
 #include "hub/turn_away.hpp"
 #include "log.hpp"
@@ -24,6 +25,11 @@ void node_core::start_serving(std::string node) {
   node_ = std::move(node);
   phase_ = phase::serving;
   levels_changed_ = true;
+  // This node's channel: a resume elsewhere says here whose connection to close.
+  const std::string own = node_channel_room(node_);
+  room_subscriptions::room& channel = subscriptions_.add_interest(own);
+  channel.subscribing = true;
+  emit(node_action::subscribe{.room = own, .epoch = channel.epoch});
 }
 
 std::size_t node_core::rooms_with_members() const {
@@ -118,14 +124,27 @@ void node_core::register_name(client_state& client, const set_username& request)
   }
   std::string key_frame =
       client.claim->key_frame ? std::string(client.claim->key_frame->text()) : std::string();
+  resume_token token = make_resume_token();
+  client.claim_token = std::move(token.text);
+  if (request.resume) {
+    // The script decides: a takeover, or exactly a claim.
+    return run_script(client, operation::claim, scripts::resume_name,
+                      {node_, client.claim->name, std::move(key_frame), client.claim->skeleton,
+                       hex_of(digest_of_resume_token(*request.resume)), hex_of(token.digest)},
+                      client.claim->name);
+  }
   run_script(client, operation::claim, scripts::claim_name,
-             {node_, client.claim->name, std::move(key_frame), client.claim->skeleton},
+             {node_, client.claim->name, std::move(key_frame), client.claim->skeleton,
+              hex_of(token.digest)},
              client.claim->name);
 }
 
 void node_core::finish_claim(client_state& client, const redis_reply& reply) {
+  if (entered(reply) == 2)
+    return finish_takeover(client, reply);
   name_claim claim = std::move(*client.claim);
   client.claim.reset();
+  const std::string token = std::exchange(client.claim_token, {});
   // The claim script checks the look-alike and the key together: a refusal
   // here can only be a taken name.
   if (reply.integer != 1) {
@@ -137,9 +156,83 @@ void node_core::finish_claim(client_state& client, const redis_reply& reply) {
   levels_changed_ = true;
   log_event(chatter_level(*client.owner), "username",
             {{"id", client.owner->connection_id()}, {"user", client.name}});
-  client.owner->deliver(encode_notice(notice::username_set, client.name));
+  client.owner->deliver(
+      encode_welcome_with_resume(notice_text(notice::username_set, client.name), token));
   client.owner->registered();
   finish_operation(client);
+}
+
+void node_core::finish_takeover(client_state& client, const redis_reply& reply) {
+  name_claim claim = std::move(*client.claim);
+  client.claim.reset();
+  const std::string token = std::exchange(client.claim_token, {});
+  const std::string room = reply.elements.size() == 3 ? reply.elements[1].text : std::string();
+  // Its interest first: when the connection it took the name from is this
+  // node's own, the room's subscription outlives that one's going.
+  if (!room.empty())
+    subscriptions_.add_interest(room);
+  if (const auto held = names_.find(claim.name); held != names_.end())
+    drop_taken_over(*held->second);
+  client.name = std::move(claim.name);
+  names_[client.name] = &client;
+  levels_changed_ = true;
+  log_event(log_level::info, "resume",
+            {{"id", client.owner->connection_id()}, {"user", client.name}});
+  client.owner->deliver(
+      encode_welcome_with_resume(notice_text(notice::username_set, client.name), token));
+  client.owner->registered();
+  if (room.empty())
+    return finish_operation(client);
+  client.keys_of_members = key_frames_in(reply.elements[2].text);
+  client.current = operation::resume;
+  client.target_room = room;
+  room_subscriptions::room& state = *subscriptions_.find(room);
+  if (state.subscribed)
+    return rejoin_room(client);
+  await_subscription(client, room, state);
+}
+
+void node_core::await_subscription(client_state& client, const std::string& room,
+                                   room_subscriptions::room& state) {
+  state.waiting.push_back(client.owner.get());
+  if (!state.subscribing) {
+    state.subscribing = true;
+    emit(node_action::subscribe{.room = room, .epoch = state.epoch});
+  }
+  wait_for(client, waiting::subscription);
+}
+
+void node_core::rejoin_room(client_state& client) {
+  room_subscriptions::room* state = subscriptions_.find(client.target_room);
+  local_room& room = state->local;
+  const std::vector<frame> keys = std::exchange(client.keys_of_members, {});
+  room_fanout::take_place(room, client, nullptr);
+  // A changed key went to the room on its channel (`K`).
+  room_fanout::resumed(room, client, nullptr, keys);
+  finish_operation(client);
+}
+
+void node_core::drop_taken_over(client_state& client) {
+  const std::shared_ptr<participant> self = client.owner;
+  std::function<void()> done = std::move(client.done);
+  if (client.room != nullptr) {
+    const std::string room = client.room->name;
+    room_fanout::remove(*client.room, client);
+    drop_interest(room);
+  } else if (client.current == operation::create || client.current == operation::join ||
+             client.current == operation::resume) {
+    drop_interest(client.target_room);
+  }
+  if (const auto held = names_.find(client.name); held != names_.end() && held->second == &client)
+    names_.erase(held);
+  log_event(log_level::info, "resumed-elsewhere",
+            {{"id", self->connection_id()}, {"user", client.name}});
+  clients_.erase(self.get());
+  levels_changed_ = true;
+  self->deliver(encode_notice(notice::resumed_elsewhere));
+  self->close_after_flush();
+  if (done)
+    done();
 }
 
 void node_core::enter_room(client_state& client, std::string_view content, operation kind) {
@@ -156,12 +249,7 @@ void node_core::enter_room(client_state& client, std::string_view content, opera
   client.event_seen = false;
   if (state.subscribed)
     return run_entry_script(client);
-  state.waiting.push_back(client.owner.get());
-  if (!state.subscribing) {
-    state.subscribing = true;
-    emit(node_action::subscribe{.room = *room, .epoch = state.epoch});
-  }
-  wait_for(client, waiting::subscription);
+  await_subscription(client, *room, state);
 }
 
 void node_core::run_entry_script(client_state& client) {
@@ -250,13 +338,20 @@ void node_core::on_reply(std::uint64_t request, const redis_reply& reply) {
     return;
   const pending_request asked = std::move(found->second);
   requests_.erase(found);
-  if (reply.is_error())
-    return on_command_error(reply);
   client_state* client = find(asked.client);
-  if (client == nullptr || client->owner->connection_id() != asked.connection || client->closing) {
+  const bool same_client = client != nullptr && client->owner->connection_id() == asked.connection;
+  if (reply.is_error()) {
+    if (reply.text.find(scripts::name_moved) == std::string::npos)
+      return on_command_error(reply);
+    // This client's name was taken over: it goes, the node stays.
+    if (same_client)
+      drop_taken_over(*client);
+    return run_ready();
+  }
+  if (!same_client || client->closing) {
     // Gone while its claim was in flight: the name must not stay held by a
     // client that no longer exists.
-    if (asked.purpose == operation::claim && reply.integer == 1)
+    if (asked.purpose == operation::claim && entered(reply) >= 1)
       emit(node_action::send{.arguments = {"EVAL", scripts::drop_name, "0", node_, asked.name}});
     return;
   }
@@ -303,6 +398,7 @@ void node_core::on_reply(std::uint64_t request, const redis_reply& reply) {
       break;
     case operation::none:
     case operation::message:
+    case operation::resume:
       break;
   }
   run_ready();
@@ -315,18 +411,22 @@ long long node_core::entered(const redis_reply& reply) {
   return reply.integer;
 }
 
+std::vector<frame> node_core::key_frames_in(std::string_view rest) {
+  std::vector<frame> keys;
+  // Encoded frames end with their only '\n'.
+  while (!rest.empty()) {
+    const std::size_t end = rest.find('\n');
+    const std::size_t length = end == std::string_view::npos ? rest.size() : end + 1;
+    keys.emplace_back(rest.substr(0, length));
+    rest.remove_prefix(length);
+  }
+  return keys;
+}
+
 void node_core::take_keys_of_members(client_state& client, const redis_reply& reply) {
   std::vector<frame> keys;
-  if (reply.elements.size() == 2) {
-    // Encoded frames end with their only '\n'.
-    std::string_view rest = reply.elements[1].text;
-    while (!rest.empty()) {
-      const std::size_t end = rest.find('\n');
-      const std::size_t length = end == std::string_view::npos ? rest.size() : end + 1;
-      keys.emplace_back(rest.substr(0, length));
-      rest.remove_prefix(length);
-    }
-  }
+  if (reply.elements.size() == 2)
+    keys = key_frames_in(reply.elements[1].text);
   if (!client.event_seen) {
     client.keys_of_members = std::move(keys);
     return wait_for(client, waiting::own_event);
@@ -345,6 +445,12 @@ void node_core::take_keys_of_members(client_state& client, const redis_reply& re
 }
 
 void node_core::on_command_error(const redis_reply& reply) {
+  if (reply.text.find(scripts::name_moved) != std::string::npos) {
+    // A message from a connection whose name a resume has just moved: the
+    // takeover's event closes that connection; nothing else is wrong.
+    log_event(log_level::info, "message-after-takeover", {});
+    return;
+  }
   const bool lease_gone = reply.text.find(scripts::lease_lost) != std::string::npos;
   if (!lease_gone)
     log_event(log_level::error, "redis-error", {{"what", reply.text}});
@@ -369,9 +475,14 @@ void node_core::on_subscribed(const std::string& room, std::uint64_t epoch, bool
   const std::vector<const participant*> waiting_clients = std::exchange(state.waiting, {});
   for (const participant* waiter : waiting_clients) {
     client_state* client = find(waiter);
-    if (client != nullptr && client->wait == waiting::subscription && client->target_room == room)
+    if (client == nullptr || client->wait != waiting::subscription || client->target_room != room)
+      continue;
+    if (client->current == operation::resume)
+      rejoin_room(*client);
+    else
       run_entry_script(*client);
   }
+  run_ready();
 }
 
 // --- rooms and their events ----------------------------------------------------------
@@ -479,6 +590,16 @@ void node_core::apply_event(const std::string& room_name, const room_event& even
         drop_interest(room_name);  // may erase `room`
       break;
     }
+    case room_event::kind::key_changed:
+      room_fanout::deliver_to_room(room, frame(event.frame), local);
+      break;
+    case room_event::kind::taken_over:
+      // On this node's channel; when the node that took the name is this
+      // one, the script's reply has already dropped the old connection.
+      // Only there: a takeover heard on a room's channel is not one.
+      if (local != nullptr && event.node != node_ && room_name == node_channel_room(node_))
+        drop_taken_over(*local);
+      break;
     case room_event::kind::message: {
       const frame bytes(event.frame);
       if (!event.to) {
@@ -556,7 +677,10 @@ void node_core::forget(client_state& client, std::string_view reason) {
   }
   if (!name.empty()) {
     names_.erase(name);
-    emit(node_action::send{.arguments = {"EVAL", scripts::drop_name, "0", node_, name}});
+    // Parked: the name waits for a resume elsewhere; the cluster's reaping
+    // announces it when the lease runs out.
+    if (!parked_)
+      emit(node_action::send{.arguments = {"EVAL", scripts::drop_name, "0", node_, name}});
   }
   clients_.erase(self.get());
   levels_changed_ = true;
@@ -601,10 +725,17 @@ void node_core::shutdown() {
     client.owner->deliver(notice_frame);
     client.owner->close_after_flush();
   }
-  // Leave the cluster now rather than when the lease runs out: the others
-  // hear `disconnected` for this node's clients at once.
-  if (was_serving)
+  // Without a resume window, leave the cluster now rather than when the
+  // lease runs out: the others hear `disconnected` for this node's clients
+  // at once. With one, the driver makes the lease run out when the window
+  // ends, and the names stay held till then.
+  parked_ = was_serving && timing_.resume_window.count() > 0;
+  if (was_serving && !parked_)
     emit(node_action::send{.arguments = {"EVAL", scripts::reap_nodes, "0", node_}});
+}
+
+bool node_core::parks_names() const {
+  return parked_;
 }
 
 }  // namespace cturn

@@ -66,6 +66,9 @@ struct node_timing {
   // The longest wait for a reply, a subscription or a command's own event:
   // past it the node gives up rather than leave a client waiting for ever.
   std::chrono::milliseconds reply_timeout{3'000};
+  // On a graceful stop, the names stay held this long for resume elsewhere
+  // (the driver parks the lease, see node_lease::park); 0: given up at once.
+  std::chrono::milliseconds resume_window{0};
 };
 
 // A cluster node's decisions, with no I/O: client commands, Redis replies,
@@ -98,8 +101,12 @@ class node_core {
   void fail(participant& client, protocol_error error);
   void registration_deadline(participant& client);
   void disconnect(participant& client, disconnect_reason reason);
-  // Tells every client `Server shutting down`; the node leaves the cluster.
+  // Tells every client `Server shutting down`; the node leaves the cluster,
+  // at once or, with a resume window, when the window ends: its names stay
+  // held till then, and its clients' closes do not give them up.
   void shutdown();
+  // Whether the names stay held after shutdown() (a resume window).
+  bool parks_names() const;
 
   void on_reply(std::uint64_t request, const redis_reply& reply);
   // A command nobody waits for was refused (a fence, a lost lease).
@@ -127,7 +134,8 @@ class node_core {
   enum class phase { connecting, serving, shutting_down };
   // The command a client waits on: it is done when its own event comes back
   // on the room's channel (or, for a username, when its reply comes).
-  enum class operation { none, check_taken, claim, create, join, leave, message };
+  // resume: a takeover (see finish_claim) waits for its room's subscription.
+  enum class operation { none, check_taken, claim, create, join, leave, message, resume };
   enum class waiting { nothing, reply, subscription, own_event };
 
   // Frames for a client whose own joined event came before its script's
@@ -160,6 +168,8 @@ class node_core {
     std::vector<frame> keys_of_members;  // a join's, from its reply
     held_frames held;
     std::optional<name_claim> claim;
+    // The token the claim in flight gives the client once Redis holds its digest.
+    std::string claim_token;
     clock::time_point deadline;
     bool closing = false;
   };
@@ -187,14 +197,26 @@ class node_core {
   // The room is subscribed: the entry's script runs.
   void run_entry_script(client_state& client);
   void wait_for(client_state& client, waiting what);
+  // The client waits for the room's subscription, asked for if need be.
+  void await_subscription(client_state& client, const std::string& room,
+                          room_subscriptions::room& state);
   void await_own_event(client_state& client);
   // The command in progress is over: the batch goes on, once the input that
   // ended it is fully handled (run_ready).
   void finish_operation(client_state& client);
   void run_ready();
   void finish_claim(client_state& client, const redis_reply& reply);
+  // The resume script moved the name here: the welcome, then the room.
+  void finish_takeover(client_state& client, const redis_reply& reply);
+  // The takeover's room is subscribed: the client is a member here again.
+  void rejoin_room(client_state& client);
+  // A resume elsewhere (or here) took the client's name: it is told and
+  // closed, and leaves no trace here; Redis has already moved the name.
+  void drop_taken_over(client_state& client);
   static long long entered(const redis_reply& reply);
   void take_keys_of_members(client_state& client, const redis_reply& reply);
+  // The key frames a script answers, one after another.
+  static std::vector<frame> key_frames_in(std::string_view text);
 
   // A checked event of `room_name`, from the room's channel or this node's.
   void apply_event(const std::string& room_name, const room_event& event);
@@ -213,6 +235,7 @@ class node_core {
   now_function now_;
   node_timing timing_;
   phase phase_ = phase::connecting;
+  bool parked_ = false;  // shut down with a resume window while serving
   std::string node_;
   std::uint64_t next_request_ = 1;
   std::unordered_map<const participant*, client_state> clients_;

@@ -53,6 +53,11 @@ boost::asio::awaitable<void> node_lease::keep() {
   }
 }
 
+void node_lease::park(std::chrono::milliseconds window) {
+  link_.send({"PEXPIRE", scripts::lease_key(core_.node()), std::to_string(window.count())},
+             [](const redis_reply&) {});
+}
+
 // Any node may reap a dead one; the script makes it happen once, in runs of
 // bounded length, again at once while names are left.
 void node_lease::reap() {

@@ -47,6 +47,11 @@ class node_lease {
   // is gone or has not been renewed for give_up_after.
   boost::asio::awaitable<void> keep();
 
+  // The node stops: its lease (and so its names) ends `window` from now,
+  // when the other nodes' reaping announces what nobody resumed. Sent on
+  // this link, after any renewal already sent, so none can extend it.
+  void park(std::chrono::milliseconds window);
+
  private:
   void reap();
 

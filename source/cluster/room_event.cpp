@@ -47,10 +47,25 @@ std::optional<room_event> parse_room_event(std::string_view payload) {
     case 'M':
       event.type = room_event::kind::message;
       break;
+    case 'K':
+      event.type = room_event::kind::key_changed;
+      break;
+    case 'T':
+      event.type = room_event::kind::taken_over;
+      break;
     default:
       return std::nullopt;
   }
-  if (event.type != room_event::kind::joined && event.type != room_event::kind::message) {
+  if (event.type == room_event::kind::taken_over) {
+    const auto user = take_field(rest);
+    if (!user || user->empty() || rest.empty())
+      return std::nullopt;
+    event.user = *user;
+    event.node = rest;
+    return event;
+  }
+  if (event.type != room_event::kind::joined && event.type != room_event::kind::message &&
+      event.type != room_event::kind::key_changed) {
     event.user = rest;
     return event.user.empty() ? std::nullopt : std::optional(event);
   }
@@ -62,6 +77,8 @@ std::optional<room_event> parse_room_event(std::string_view payload) {
   if (!frame)
     return std::nullopt;
   event.frame = *frame == "\n" ? std::string_view() : *frame;
+  if (event.type == room_event::kind::key_changed)
+    return event.frame.empty() || !rest.empty() ? std::nullopt : std::optional(event);
   if (event.type == room_event::kind::message) {
     if (event.frame.empty() || rest.empty())
       return std::nullopt;
@@ -92,6 +109,16 @@ std::string encode_message_event(std::string_view sender, const frame& message,
     payload.push_back('-');
   }
   return payload;
+}
+
+}  // namespace cturn
+
+namespace cturn {
+
+std::string node_channel_room(std::string_view node) {
+  std::string room("\n");
+  room.append(node);
+  return room;
 }
 
 }  // namespace cturn

@@ -21,6 +21,10 @@ end
 local function require_holder(node, name)
   require_lease(node)
   if not owns(node, name) then
+    local holder = redis.call('GET', K.user .. name)
+    if holder and holder ~= node then
+      error({err = 'CTURN-NAME-MOVED'})
+    end
     error({err = 'CTURN-LEASE-LOST'})
   end
 end
@@ -49,6 +53,30 @@ local function leave(name, tag)
   redis.call('PUBLISH', K.room_channel .. room, tag .. '\n' .. name)
   return true
 end
+-- A name this node held and a resume moved to another node, while this
+-- node's lease lives: the node drops that client, and only that one.
+local function moved_away(node, name)
+  local holder = redis.call('GET', K.user .. name)
+  return holder and holder ~= node and lease_alive(node)
+end
+local function claim(node, name, key, skeleton, digest)
+  -- A name that looks like one in use is taken too (an exact match has the
+  -- same skeleton); the skeleton is held for as long as the name.
+  if redis.call('EXISTS', K.skeleton .. skeleton) == 1 then
+    return 0
+  end
+  if not redis.call('SET', K.user .. name, node, 'NX') then
+    return 0
+  end
+  redis.call('SET', K.skeleton .. skeleton, name)
+  redis.call('SET', K.skeleton_of .. name, skeleton)
+  redis.call('SET', K.resume .. name, digest)
+  if key ~= '' then
+    redis.call('SET', K.key .. name, key)
+  end
+  redis.call('SADD', K.node_users .. node, name)
+  return 1
+end
 local function drop(node, name)
   if not owns(node, name) then
     return
@@ -58,7 +86,7 @@ local function drop(node, name)
   if skeleton then
     redis.call('DEL', K.skeleton .. skeleton)
   end
-  redis.call('DEL', K.user .. name, K.key .. name, K.skeleton_of .. name)
+  redis.call('DEL', K.user .. name, K.key .. name, K.skeleton_of .. name, K.resume .. name)
   redis.call('SREM', K.node_users .. node, name)
 end
 )lua";
@@ -93,7 +121,13 @@ local node, name, room, payload = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 -- The holder is enough: the cluster announces a holder gone (`disconnected`)
 -- in the step that deletes the name, so while the name is still the node's
 -- nothing has been announced.
-if redis.call('GET', '@user@' .. name) ~= node then
+-- A name a resume moved to another node while this node's lease lives:
+-- the node drops that client, and only that one (moved_away in the prelude).
+local holder_now = redis.call('GET', '@user@' .. name)
+if holder_now ~= node then
+  if holder_now and redis.call('EXISTS', '@lease@' .. node) == 1 then
+    error({err = 'CTURN-NAME-MOVED'})
+  end
   error({err = 'CTURN-LEASE-LOST'})
 end
 -- A directed message goes to its recipient's node alone, on that node's
@@ -118,6 +152,7 @@ return 1
       script.replace(at, placeholder.size(), prefix);
   };
   paste("@user@", keys::user);
+  paste("@lease@", keys::lease);
   paste("@node_channel@", keys::node_channel);
   paste("@room_channel@", keys::room_channel);
   return script;
@@ -126,23 +161,46 @@ return 1
 }  // namespace
 
 const std::string claim_name = with_prelude(R"lua(
-local node, name, key, skeleton = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local node, name, key, skeleton, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 require_lease(node)
--- A name that looks like one in use is taken too (an exact match has the
--- same skeleton); the skeleton is held for as long as the name.
-if redis.call('EXISTS', K.skeleton .. skeleton) == 1 then
-  return 0
+return claim(node, name, key, skeleton, digest)
+)lua");
+
+const std::string resume_name = with_prelude(R"lua(
+local node, name, key, skeleton, shown, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+require_lease(node)
+local holder = redis.call('GET', K.user .. name)
+-- Compared here on digests of 128 random bits: how long the comparison
+-- takes tells nothing useful about the token.
+if not holder or redis.call('GET', K.resume .. name) ~= shown then
+  return claim(node, name, key, skeleton, digest)
 end
-if not redis.call('SET', K.user .. name, node, 'NX') then
-  return 0
-end
-redis.call('SET', K.skeleton .. skeleton, name)
-redis.call('SET', K.skeleton_of .. name, skeleton)
-if key ~= '' then
-  redis.call('SET', K.key .. name, key)
-end
+-- The takeover, fenced like a claim: from now on the old holder's node
+-- cannot act for the name (owns() is false there).
+redis.call('SET', K.user .. name, node)
+redis.call('SREM', K.node_users .. holder, name)
 redis.call('SADD', K.node_users .. node, name)
-return 1
+redis.call('SET', K.resume .. name, digest)
+local changed = false
+if key ~= '' and redis.call('GET', K.key .. name) ~= key then
+  redis.call('SET', K.key .. name, key)
+  changed = true
+end
+local room = redis.call('GET', K.where .. name) or ''
+local keys = {}
+if room ~= '' then
+  for _, member in ipairs(redis.call('ZRANGE', K.room .. room, 0, -1)) do
+    local other = member ~= name and redis.call('GET', K.key .. member)
+    if other then
+      keys[#keys + 1] = other
+    end
+  end
+  if changed then
+    redis.call('PUBLISH', K.room_channel .. room, 'K\n' .. name .. '\n' .. key)
+  end
+end
+redis.call('PUBLISH', K.room_channel .. '\n' .. holder, 'T\n' .. name .. '\n' .. node)
+return {2, room, table.concat(keys)}
 )lua");
 
 const std::string create_room = with_prelude(R"lua(

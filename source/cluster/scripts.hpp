@@ -28,6 +28,7 @@ inline constexpr std::string_view node_channel = "cturn:node-channel:";   // <no
 inline constexpr std::string_view lease = "cturn:lease:";  // <node>: "1" with a TTL it renews
 inline constexpr std::string_view nodes = "cturn:nodes";   // every node id that may hold names
 inline constexpr std::string_view node_users = "cturn:node-users:";  // <node>: the names it holds
+inline constexpr std::string_view resume = "cturn:resume:";  // <name>: SHA-256 of its resume token
 
 struct named {
   std::string_view field;  // the name in the scripts' table K
@@ -48,12 +49,20 @@ inline constexpr named all[] = {
     {"lease", lease},
     {"nodes", nodes},
     {"node_users", node_users},
+    {"resume", resume},
 };
 }  // namespace keys
 
-// ARGV: node, name, key frame ("" for none), skeleton. 1 claimed, 0 taken
-// (the name or its skeleton).
+// ARGV: node, name, key frame ("" for none), skeleton, resume digest (hex).
+// 1 claimed, 0 taken (the name or its skeleton).
 extern const std::string claim_name;
+// ARGV: node, name, key frame ("" for none), skeleton, the digest (hex) of
+// the token shown, the digest of the next token. When the name is held and
+// its digest is the one shown: the name moves to `node` (its old node hears
+// `T` on its node channel, the room `K` if the key changed) and the answer
+// is [2, its room or "", the other members' key frames]; else exactly
+// claim_name's.
+extern const std::string resume_name;
 // ARGV: node, name, room, skeleton. 1 created, 0 the room or its skeleton
 // exists.
 extern const std::string create_room;
@@ -79,6 +88,9 @@ extern const std::string reap_nodes;
 // The error a script answers when the calling node's lease is gone: the
 // cluster has given the node up, and it must start afresh.
 inline constexpr std::string_view lease_lost = "CTURN-LEASE-LOST";
+// The error a script answers when the name is now another node's (a
+// resume moved it): that client is gone from this node, the node is not.
+inline constexpr std::string_view name_moved = "CTURN-NAME-MOVED";
 
 std::string channel_of(std::string_view room);
 inline constexpr std::string_view channel_prefix = keys::room_channel;

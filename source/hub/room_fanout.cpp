@@ -32,6 +32,26 @@ void joined(local_room& room, std::string_view entrant, const frame* entrant_key
     self.deliver(key);
 }
 
+void take_place(local_room& room, local_member& resumer, const local_member* replaced) {
+  const auto place = std::find(room.members.begin(), room.members.end(), replaced);
+  if (replaced != nullptr && place != room.members.end()) {
+    *place = &resumer;
+  } else {
+    room.members.push_back(&resumer);
+  }
+  resumer.room = &room;
+}
+
+void resumed(const local_room& room, const local_member& resumer, const frame* changed_key,
+             std::span<const frame> keys_of_members) {
+  if (changed_key != nullptr)
+    deliver_to_room(room, *changed_key, &resumer);
+  participant& self = *resumer.self;
+  self.deliver(encode_notice(notice::room_joined, room.name));
+  for (const frame& key : keys_of_members)
+    self.deliver(key);
+}
+
 void remove(local_room& room, local_member& member) noexcept {
   std::erase(room.members, &member);
   if (member.room == &room)

@@ -28,6 +28,17 @@ void created(local_room& room, std::string_view creator, local_member* local_cre
 void joined(local_room& room, std::string_view entrant, const frame* entrant_key,
             local_member* local_entrant, std::span<const frame> keys_of_members);
 
+// `resumer` took its name back with a resume token and is a member again
+// without entering: it takes the place of `replaced` (the connection it took
+// the name from, if served here and in the room), or the last place.
+void take_place(local_room& room, local_member& resumer, const local_member* replaced);
+
+// Then the members hear nothing but its new key (`changed_key`, if the key
+// changed); the resumer gets the join's welcome and the keys of the other
+// members.
+void resumed(const local_room& room, const local_member& resumer, const frame* changed_key,
+             std::span<const frame> keys_of_members);
+
 // Takes a local member out of its room; cannot fail.
 void remove(local_room& room, local_member& member) noexcept;
 

@@ -113,6 +113,8 @@ void room_hub::on_command(client_state& client, set_username& request) {
   auto claim = prepare_claim(client, request);
   if (!claim)
     return reject(self, claim.error());
+  if (client_state* holder = resumable_holder(claim->name, request))
+    return take_over(client, clients_.find(holder->self), std::move(*claim));
   // The name itself, or one that looks the same, is in use: both are "taken"
   // (an exact match has the same skeleton).
   if (const auto refused =
@@ -120,15 +122,75 @@ void room_hub::on_command(client_state& client, set_username& request) {
     return reject(self, *refused);
 
   // Everything that can fail comes before the first change of state.
-  const frame welcome = encode_notice(notice::username_set, claim->name);
+  resume_token token = make_resume_token();
+  const frame welcome =
+      encode_welcome_with_resume(notice_text(notice::username_set, claim->name), token.text);
   skeletons_.insert(claim->skeleton);
   usernames_.emplace(claim->name, &client);
   client.name = std::move(claim->name);
   client.skeleton = std::move(claim->skeleton);
   client.public_key_frame = std::move(claim->key_frame);
+  client.resume = token.digest;
   log_event(chatter_level(self), "username", {{"id", self.connection_id()}, {"user", client.name}});
   self.deliver(welcome);
   self.registered();
+}
+
+room_hub::client_state* room_hub::resumable_holder(std::string_view name,
+                                                   const set_username& request) {
+  // With an invalid key, the path of a username without a token (the name
+  // is held, so: taken), as a cluster node answers before it asks Redis.
+  if (!request.resume || !request.public_key_valid)
+    return nullptr;
+  const auto held = usernames_.find(name);
+  if (held == usernames_.end() || held->second->closing)
+    return nullptr;
+  client_state* holder = held->second;
+  return same_resume_digest(holder->resume, digest_of_resume_token(*request.resume)) ? holder
+                                                                                     : nullptr;
+}
+
+void room_hub::take_over(client_state& client, client_map::iterator holder, name_claim&& claim) {
+  participant& self = *client.self;
+  client_state& old = holder->second;
+  participant& ghost = *old.self;
+
+  // Everything that can fail comes before the first change of state.
+  resume_token token = make_resume_token();
+  const frame welcome =
+      encode_welcome_with_resume(notice_text(notice::username_set, claim.name), token.text);
+  const frame farewell = encode_notice(notice::resumed_elsewhere);
+  // A resume without a key keeps the one the name had: a client that sent
+  // none before sends none again, and one that did may not resend it.
+  const bool key_changed =
+      claim.key_frame &&
+      (!old.public_key_frame || old.public_key_frame->text() != claim.key_frame->text());
+  std::optional<frame> key = claim.key_frame ? std::move(claim.key_frame) : old.public_key_frame;
+  std::vector<frame> keys;
+  if (old.room != nullptr)
+    keys = keys_of_members(*old.room, &old);
+  const std::uint64_t ghost_id = ghost.connection_id();
+
+  // The name, its skeleton and its room move to the new connection; the old
+  // one leaves no trace, so its disconnect later is a no-op.
+  client.name = std::move(old.name);
+  client.skeleton = std::move(old.skeleton);
+  client.public_key_frame = std::move(key);
+  client.resume = token.digest;
+  local_room* room = old.room;
+  usernames_.find(client.name)->second = &client;
+  if (room != nullptr)
+    room_fanout::take_place(*room, client, &old);  // its place: the old one's, found
+  clients_.erase(holder);
+
+  log_event(log_level::info, "resume",
+            {{"id", self.connection_id()}, {"user", client.name}, {"replaced", ghost_id}});
+  ghost.deliver(farewell);
+  ghost.close_after_flush();
+  self.deliver(welcome);
+  self.registered();
+  if (room != nullptr)
+    room_fanout::resumed(*room, client, key_changed ? &*client.public_key_frame : nullptr, keys);
 }
 
 void room_hub::on_command(client_state& client, create_room& request) {
@@ -199,9 +261,11 @@ void room_hub::on_command(client_state& client, send_message& request) {
                               bytes);
 }
 
-std::vector<frame> room_hub::keys_of_members(const local_room& target) {
+std::vector<frame> room_hub::keys_of_members(const local_room& target, const local_member* except) {
   std::vector<frame> keys;
   for (const local_member* member : target.members) {
+    if (member == except)
+      continue;
     // Every member of a room here is one of this hub's clients.
     const auto& state = static_cast<const client_state&>(*member);
     if (state.public_key_frame)

@@ -13,6 +13,8 @@
 #include "disconnect_reason.hpp"
 #include "hub/local_room.hpp"
 #include "hub/participant.hpp"
+#include "hub/registration.hpp"
+#include "hub/resume_token.hpp"
 #include "hub/room_fanout.hpp"
 #include "protocol/command.hpp"
 #include "protocol/error.hpp"
@@ -70,6 +72,9 @@ class room_hub {
     // The client's `pubkey` frame, encoded once at registration: it is sent
     // to everyone in every room the client enters, and to everyone who joins.
     std::optional<frame> public_key_frame;
+    // The SHA-256 of the client's resume token (the token itself is the
+    // client's alone).
+    resume_digest resume{};
     bool closing = false;
   };
   struct room_state : local_room {
@@ -93,8 +98,16 @@ class room_hub {
 
   using client_map = std::unordered_map<participant*, client_state>;
 
+  // The connection holding the name `request` resumes with its right token,
+  // or nullptr: then the request takes the path of one without a token.
+  client_state* resumable_holder(std::string_view name, const set_username& request);
+  // `client` takes the name, the room and the room's place of `holder`,
+  // which is told and closed; see docs/protocol.md, "Resume".
+  void take_over(client_state& client, client_map::iterator holder, name_claim&& claim);
+
   // The keys of the room's members, in their order of entry.
-  static std::vector<frame> keys_of_members(const local_room& target);
+  static std::vector<frame> keys_of_members(const local_room& target,
+                                            const local_member* except = nullptr);
   // Takes the client out of its room and deletes the room once it is empty;
   // cannot fail. Returns the room if members remain, else nullptr with the
   // deleted room's name in `deleted_name`.

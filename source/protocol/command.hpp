@@ -15,6 +15,10 @@ struct set_username {
   std::string name;  // untrimmed `content`
   std::optional<std::string> public_key;
   bool public_key_valid = true;  // false: present but not a string, or too long
+  // `resume`: a token to take the name over with. One that is not a string
+  // of a token's form is dropped here, so that it takes exactly the path of
+  // a username without one (a wrong token does too).
+  std::optional<std::string> resume = std::nullopt;
 };
 
 struct create_room {

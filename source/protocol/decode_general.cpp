@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "hub/resume_token.hpp"
 #include "protocol/decode.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/names.hpp"
@@ -26,7 +27,8 @@ const json::string* content_of(const json::object& body) {
 }
 
 set_username decode_username(const json::object& body, const json::string& content) {
-  set_username result{.name = std::string(content), .public_key = std::nullopt};
+  set_username result{
+      .name = std::string(content), .public_key = std::nullopt, .resume = std::nullopt};
   if (const json::value* key = body.if_contains("pubkey")) {
     const json::string* pem = key->if_string();
     if (pem == nullptr || pem->size() > max_public_key_bytes) {
@@ -34,6 +36,11 @@ set_username decode_username(const json::object& body, const json::string& conte
     } else if (!pem->empty()) {
       result.public_key = std::string(*pem);
     }
+  }
+  if (const json::value* token = body.if_contains("resume")) {
+    const json::string* text = token->if_string();
+    if (text != nullptr && looks_like_resume_token(*text))
+      result.resume = std::string(*text);
   }
   return result;
 }

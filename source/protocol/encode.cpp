@@ -56,6 +56,17 @@ frame encode_welcome(std::string_view content) {
   return encode_frame("welcome", content);
 }
 
+frame encode_welcome_with_resume(std::string_view content, std::string_view token) {
+  std::string& text = scratch();
+  text.reserve(64 + content.size() + token.size());
+  text.append(R"({"type":"welcome","body":{"content":)");
+  append_json_string(text, content);
+  text.append(R"(,"resume":)");
+  append_json_string(text, token);
+  text.append("}}\n");
+  return frame(text);
+}
+
 frame encode_system(std::string_view content) {
   return encode_frame("system", content);
 }

@@ -11,6 +11,9 @@ namespace cturn {
 // `{"type":<type>,"body":{"content":<content>}}` for welcome, system and error.
 frame encode_frame(std::string_view type, std::string_view content);
 frame encode_welcome(std::string_view content);
+// `{"type":"welcome","body":{"content":<content>,"resume":<token>}}`: the
+// answer to a `username`, with the client's resume token.
+frame encode_welcome_with_resume(std::string_view content, std::string_view token);
 frame encode_system(std::string_view content);
 frame encode_error(protocol_error error);
 

@@ -33,6 +33,8 @@ wording wording_of(notice kind) noexcept {
       return {false, "Server shutting down", ""};
     case notice::unavailable:
       return {false, "Server unavailable", ""};
+    case notice::resumed_elsewhere:
+      return {false, "Session resumed elsewhere", ""};
   }
   return {false, "", ""};
 }

@@ -21,6 +21,7 @@ enum class notice {
   member_disconnected,  // system, to the room: whose connection ended
   shutting_down,        // system, to everyone as the server stops
   unavailable,          // system, to everyone as a cluster node loses Redis
+  resumed_elsewhere,    // system, to a connection whose name a resume took over
 };
 
 // The exact `content` of the notice about `subject` (a user or a room; none

@@ -36,6 +36,7 @@ waits until the server has handled its disconnect instead.
 import asyncio
 import json
 import os
+import re
 import socket
 import ssl
 import struct
@@ -48,6 +49,7 @@ TIMEOUT_SCALE = float(os.environ.get("CTURN_TEST_TIMEOUT_SCALE", "1"))
 DEFAULT_TIMEOUT = 5.0 * TIMEOUT_SCALE
 READ_LIMIT = 64 * 1024 * 1024
 ASCII_WHITESPACE = " \t\n\v\f\r"
+RESUME_TOKEN = re.compile("[0-9a-f]{32}")
 
 _NOT_GIVEN = object()
 
@@ -103,6 +105,9 @@ class Frame(dict):
         if len(top_keys) != len(set(top_keys)):
             raise AssertionError(f"server frame with duplicate keys: {short(raw)}")
         self._check_shape()
+        # The resume token of a welcome to `username` is random: it is kept
+        # aside (checked for its form above) so that tests compare the rest.
+        self.resume = self.body.pop("resume", None) if self.type == "welcome" else None
 
     @property
     def type(self):
@@ -138,7 +143,14 @@ class Frame(dict):
         if not isinstance(self.body, dict):
             fail("body is not an object")
         if self.type != "message":
-            if set(self.body) != {"content"} or not isinstance(self.content, str):
+            keys = set(self.body)
+            if self.type == "welcome" and str(self.content).startswith("Username set to: "):
+                # The answer to `username` carries a resume token (docs/protocol.md).
+                token = self.body.get("resume")
+                if not (isinstance(token, str) and RESUME_TOKEN.fullmatch(token)):
+                    fail("a username's welcome without a resume token of 32 lowercase hex digits")
+                keys.discard("resume")
+            if keys != {"content"} or not isinstance(self.content, str):
                 fail('body is not {"content": <string>}')
 
     def __repr__(self):
@@ -154,6 +166,7 @@ class Client:
         self.name = None  # username once registered
         self.pubkey = None
         self.room = None
+        self.resume = None  # the resume token of the last welcome to `username`
 
     def __repr__(self):
         return f"<Client {self.label}>"
@@ -359,8 +372,9 @@ class Client:
         extra = {} if pubkey is None else {"pubkey": pubkey}
         await self.send(command("username", name, **extra))
         trimmed = name.strip(ASCII_WHITESPACE)
-        await self.expect_welcome(f"Username set to: {trimmed}")
+        welcome = await self.expect_welcome(f"Username set to: {trimmed}")
         self.name, self.pubkey = trimmed, pubkey
+        self.resume = welcome.resume
         self.label = trimmed
 
     async def create(self, room):

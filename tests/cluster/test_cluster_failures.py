@@ -21,7 +21,9 @@ SLACK = 0.5 * TIMEOUT_SCALE  # the test's own scheduling, sanitizer builds
 
 class ClusterFailures(ServerTestCase):
     cluster_nodes = 3
-    server_flags = ("--metrics", "127.0.0.1:0")
+    # Without a resume window: a stopped node's names are given up at once
+    # (test_cluster_resume_window.py tries the window).
+    server_flags = ("--metrics", "127.0.0.1:0", "--resume-window", "0")
 
     async def on(self, index, name):
         """A client registered as `name` on node `index`."""

@@ -167,7 +167,7 @@ class Behind(TlsTestCase):
             return answer
 
         answer = await asyncio.to_thread(exchange)
-        self.assertEqual(answer, b'{"type":"welcome","body":{"content":"Username set to: alice"}}\n')
+        self.assertRegex(answer, rb'^{"type":"welcome","body":{"content":"Username set to: alice","resume":"[0-9a-f]{32}"}}\n$')
         await asyncio.to_thread(self.server.wait_for_log, r"\bconnect id=\d+ peer=192\.0\.2\.7:40000 ")
 
 

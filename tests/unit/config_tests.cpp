@@ -316,6 +316,20 @@ BOOST_AUTO_TEST_CASE(zero_switches_limits_off) {
              cturn::default_output_budget());
 }
 
+// 10 s by default, 0 (off) to an hour, from the flag or CTURN_RESUME_WINDOW.
+BOOST_AUTO_TEST_CASE(resume_window) {
+  BOOST_TEST(config_of({}).resume_window.count() == 10);
+  BOOST_TEST(config_of({"--resume-window=0"}).resume_window.count() == 0);
+  BOOST_TEST(config_of({"--resume-window=3600"}).resume_window.count() == 3600);
+  BOOST_TEST(config_of({}, {{"CTURN_RESUME_WINDOW", "25"}}).resume_window.count() == 25);
+  BOOST_TEST(
+      config_of({"--resume-window=5"}, {{"CTURN_RESUME_WINDOW", "25"}}).resume_window.count() == 5);
+  for (const char* bad : {"3601", "-1", "1.5", "10s", ""}) {
+    const std::string error = error_of({std::string("--resume-window=") + bad});
+    BOOST_TEST(mentions(error, "resume-window"), bad << ": " << error);
+  }
+}
+
 // 0 or 4 s to a day: below 4 s half the bound leaves no room for a second of
 // idleness and a probe.
 BOOST_AUTO_TEST_CASE(dead_peer_timeout_range) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <new>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,9 +29,11 @@ class fake_participant final : public participant {
       ++deliveries_after_release;
     if (deliveries_throw)
       throw std::bad_alloc();
-    frames.emplace_back(bytes.text());
+    raw_frames.emplace_back(bytes.text());
+    std::string text = without_resume_token(bytes.text());
+    frames.push_back(text);
     if (journal_ != nullptr)
-      journal_->push_back({id_, std::string(bytes.text())});
+      journal_->push_back({id_, std::move(text)});
   }
   void close_after_flush() override { ++close_requests; }
   void registered() noexcept override { ++registrations; }
@@ -39,7 +42,13 @@ class fake_participant final : public participant {
   // The frames received since the last call.
   std::vector<std::string> take() { return std::exchange(frames, {}); }
 
+  // Frames as delivered, except that a welcome's resume token is cut out
+  // (into `tokens`): the token is random, the rest is what tests compare.
   std::vector<std::string> frames;
+  // Every frame exactly as delivered.
+  std::vector<std::string> raw_frames;
+  // The resume tokens of the welcomes, in order.
+  std::vector<std::string> tokens;
   int close_requests = 0;
   int registrations = 0;
   // deliver() fails as it would on a full heap.
@@ -50,6 +59,19 @@ class fake_participant final : public participant {
   int deliveries_after_release = 0;
 
  private:
+  // `..."content":"...","resume":"<token>"}}\n` → `..."content":"..."}}\n`.
+  std::string without_resume_token(std::string_view text) {
+    constexpr std::string_view field = R"(,"resume":")";
+    constexpr std::string_view tail = "\"}}\n";
+    const std::size_t at = text.rfind(field);
+    if (!text.starts_with(R"({"type":"welcome")") || at == std::string_view::npos ||
+        !text.ends_with(tail))
+      return std::string(text);
+    const std::size_t start = at + field.size();
+    tokens.emplace_back(text.substr(start, text.size() - tail.size() - start));
+    return std::string(text.substr(0, at)) + "}}\n";
+  }
+
   std::uint64_t id_;
   journal* journal_;
 };

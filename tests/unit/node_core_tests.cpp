@@ -9,6 +9,7 @@
 #include "cluster/scripts.hpp"
 #include "expected_frames.hpp"
 #include "fake_participant.hpp"
+#include "hub/resume_token.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/encode.hpp"
 #include "test_print.hpp"
@@ -55,6 +56,13 @@ struct node_fixture {
 
   node_fixture() {
     core.start_serving("n1");
+    // The node's own channel, for takeovers of its clients' names.
+    const auto taken = core.take_actions();
+    BOOST_REQUIRE_EQUAL(taken.size(), 1U);
+    const auto* subscribe = std::get_if<action::subscribe>(&taken.front());
+    BOOST_REQUIRE(subscribe != nullptr);
+    BOOST_TEST(subscribe->room == "\nn1");
+    core.on_subscribed(subscribe->room, subscribe->epoch, true);
     BOOST_TEST(core.take_actions().empty());
   }
 
@@ -142,6 +150,175 @@ bool calls_script(const action::call& call, const std::string& script) {
 }  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(node_core, node_fixture)
+
+// --- resume -------------------------------------------------------------------
+
+namespace {
+
+// resume_name's answer to a takeover: [2, room or "", the other members' keys].
+cturn::redis_reply took_over(const std::string& room, const std::string& keys) {
+  cturn::redis_reply reply;
+  reply.type = cturn::redis_reply::kind::array;
+  reply.elements.push_back(integer(2));
+  for (const std::string& text : {room, keys}) {
+    cturn::redis_reply blob;
+    blob.type = cturn::redis_reply::kind::string;
+    blob.text = text;
+    reply.elements.push_back(std::move(blob));
+  }
+  return reply;
+}
+
+const std::string token_shown(32, 'a');
+
+cturn::set_username resume_as(const std::string& name) {
+  return {.name = name, .public_key = {}, .resume = token_shown};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_username_with_a_token_runs_the_resume_script_with_digests) {
+  auto& back = connect();
+  submit(back, {resume_as("alice")});
+  const auto call = only_call(actions());
+  BOOST_TEST(calls_script(call, cturn::scripts::resume_name));
+  BOOST_REQUIRE_EQUAL(call.arguments.size(), 9U);
+  BOOST_TEST(call.arguments[3] == "n1");
+  BOOST_TEST(call.arguments[4] == "alice");
+  BOOST_TEST(call.arguments[7] == cturn::hex_of(cturn::digest_of_resume_token(token_shown)));
+  // The next token's digest only: the token itself never reaches Redis.
+  BOOST_TEST(call.arguments[8].size() == 64U);
+  for (const auto& argument : call.arguments)
+    BOOST_TEST(argument.find(token_shown) == std::string::npos);
+  // A refused token is the script's plain claim: 1 is a fresh registration.
+  core.on_reply(call.request, integer(1));
+  BOOST_TEST(back.take() == frames{welcome_frame("Username set to: alice")});
+  BOOST_REQUIRE_EQUAL(back.tokens.size(), 1U);
+  BOOST_TEST(cturn::hex_of(cturn::digest_of_resume_token(back.tokens[0])) == call.arguments[8]);
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_token_is_a_taken_name) {
+  auto& back = connect();
+  submit(back, {resume_as("alice")});
+  core.on_reply(only_call(actions()).request, integer(0));
+  BOOST_TEST(back.take() == frames{error_frame("Username already taken")});
+}
+
+BOOST_AUTO_TEST_CASE(a_takeover_into_a_room_subscribes_then_rejoins_silently) {
+  auto& bob = registered("bob");
+  created(bob, "bob", "lobby");
+  auto& back = connect();
+  const auto done = submit(back, {resume_as("alice"), cturn::leave_room{}});
+  const std::string bob_key(cturn::encode_public_key("bob", "KB").text());
+  core.on_reply(only_call(actions()).request, took_over("lobby", bob_key));
+  // Already subscribed for bob: back at once, no subscription, nothing to bob.
+  BOOST_TEST(back.take().front() == welcome_frame("Username set to: alice"));
+  BOOST_TEST(bob.take().empty());
+  // The batch went on: the leave is alice's, as a member's.
+  const auto leave = only_call(actions());
+  BOOST_TEST(calls_script(leave, cturn::scripts::leave_room));
+  core.on_reply(leave.request, integer(1));
+  core.on_room_event("lobby", "L\nalice");
+  BOOST_TEST(bob.take() == frames{system_frame("alice left the room")});
+  BOOST_TEST(*done);
+}
+
+BOOST_AUTO_TEST_CASE(a_takeover_into_a_room_not_listened_to_waits_for_its_subscription) {
+  auto& back = connect();
+  const auto done = submit(back, {resume_as("alice")});
+  const std::string bob_key(cturn::encode_public_key("bob", "KB").text());
+  core.on_reply(only_call(actions()).request, took_over("lobby", bob_key));
+  BOOST_TEST(back.take() == frames{welcome_frame("Username set to: alice")});
+  const auto taken = actions();
+  BOOST_REQUIRE_EQUAL(taken.size(), 1U);
+  const auto* subscribe = std::get_if<action::subscribe>(&taken.front());
+  BOOST_REQUIRE(subscribe != nullptr);
+  BOOST_TEST(subscribe->room == "lobby");
+  BOOST_TEST(!*done);
+  core.on_subscribed("lobby", subscribe->epoch, true);
+  BOOST_TEST(back.take() == (frames{welcome_frame("Joined room: lobby"), bob_key}));
+  BOOST_TEST(*done);
+  core.on_room_event("lobby", cturn::encode_message_event("bob", cturn::encode_message("bob", "{}"),
+                                                          std::nullopt));
+  BOOST_TEST(back.take() == frames{cturn::testing::message_frame("bob", "{}")});
+}
+
+BOOST_AUTO_TEST_CASE(a_takeover_elsewhere_closes_the_old_connection_without_a_word) {
+  auto& alice = registered("alice");
+  created(alice, "alice", "lobby");
+  auto& bob = registered("bob");
+  submit(bob, {cturn::join_room{"lobby"}});
+  core.on_reply(only_call(actions()).request, joined_with_keys(""));
+  core.on_room_event("lobby", "J\nbob\n\n");
+  alice.take();
+  bob.take();
+  // Alice resumed on n2: n1 hears it on its own channel.
+  core.on_room_event("\nn1", "T\nalice\nn2");
+  BOOST_TEST(alice.take() == frames{system_frame("Session resumed elsewhere")});
+  BOOST_TEST(alice.close_requests == 1);
+  BOOST_TEST(bob.take().empty());
+  // Its close then says nothing to Redis: the name is n2's now.
+  core.disconnect(alice, cturn::disconnect_reason::closed);
+  BOOST_TEST(actions().empty());
+  // Alice, from n2, still reaches bob here.
+  core.on_room_event("lobby", cturn::encode_message_event(
+                                  "alice", cturn::encode_message("alice", "{}"), std::nullopt));
+  BOOST_TEST(bob.take() == frames{cturn::testing::message_frame("alice", "{}")});
+}
+
+BOOST_AUTO_TEST_CASE(a_takeover_on_the_same_node_drops_the_old_connection_at_the_reply) {
+  auto& alice = registered("alice");
+  created(alice, "alice", "lobby");
+  auto& back = connect();
+  submit(back, {resume_as("alice")});
+  core.on_reply(only_call(actions()).request, took_over("lobby", ""));
+  BOOST_TEST(alice.take() == frames{system_frame("Session resumed elsewhere")});
+  BOOST_TEST(back.take() == (frames{welcome_frame("Username set to: alice"),
+                                    welcome_frame("Joined room: lobby")}));
+  // Its own event, later, closes nobody.
+  core.on_room_event("\nn1", "T\nalice\nn1");
+  BOOST_TEST(back.close_requests == 0);
+  core.disconnect(alice, cturn::disconnect_reason::closed);
+  BOOST_TEST(actions().empty());
+  core.on_room_event("lobby", cturn::encode_message_event("bob", cturn::encode_message("bob", "{}"),
+                                                          std::nullopt));
+  BOOST_TEST(back.take() == frames{cturn::testing::message_frame("bob", "{}")});
+}
+
+BOOST_AUTO_TEST_CASE(a_name_moved_under_a_command_drops_that_client_not_the_node) {
+  auto& alice = registered("alice");
+  auto& bob = registered("bob");
+  submit(alice, {cturn::create_room{"lobby"}});
+  const auto taken = actions();
+  const auto* subscribe = std::get_if<action::subscribe>(&taken.front());
+  BOOST_REQUIRE(subscribe != nullptr);
+  core.on_subscribed("lobby", subscribe->epoch, true);
+  core.on_reply(only_call(actions()).request,
+                cturn::redis_reply::error(std::string(cturn::scripts::name_moved)));
+  BOOST_TEST(alice.take() == frames{system_frame("Session resumed elsewhere")});
+  BOOST_TEST(!gave_up(actions()));
+  BOOST_TEST(core.serving());
+  BOOST_TEST(bob.close_requests == 0);
+  // A fenced message of a moved name: no reason to give up either.
+  core.on_command_error(cturn::redis_reply::error(std::string(cturn::scripts::name_moved)));
+  BOOST_TEST(core.serving());
+  BOOST_TEST(!gave_up(actions()));
+}
+
+BOOST_AUTO_TEST_CASE(a_changed_key_reaches_the_other_members_only) {
+  auto& alice = registered("alice");
+  created(alice, "alice", "lobby");
+  auto& bob = registered("bob");
+  submit(bob, {cturn::join_room{"lobby"}});
+  core.on_reply(only_call(actions()).request, joined_with_keys(""));
+  core.on_room_event("lobby", "J\nbob\n\n");
+  alice.take();
+  bob.take();
+  const std::string new_key(cturn::encode_public_key("alice", "KA2").text());
+  core.on_room_event("lobby", "K\nalice\n" + new_key);
+  BOOST_TEST(bob.take() == frames{new_key});
+  BOOST_TEST(alice.take().empty());
+}
 
 BOOST_AUTO_TEST_CASE(a_username_is_welcomed_only_once_redis_has_granted_it) {
   auto& alice = connect();

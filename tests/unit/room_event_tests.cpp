@@ -75,4 +75,26 @@ BOOST_AUTO_TEST_CASE(malformed_payloads_are_refused) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(resume_events) {
+  const std::string key(cturn::encode_public_key("alice", "PEM-A2").text());
+  const std::string payload = "K\nalice\n" + key;  // the event's views point into it
+  const auto changed = parse_room_event(payload);
+  BOOST_REQUIRE(changed.has_value());
+  BOOST_TEST((changed->type == room_event::kind::key_changed));
+  BOOST_TEST(changed->user == "alice");
+  BOOST_TEST(changed->frame == key);
+  const auto moved = parse_room_event("T\nalice\n0123abcd");
+  BOOST_REQUIRE(moved.has_value());
+  BOOST_TEST((moved->type == room_event::kind::taken_over));
+  BOOST_TEST(moved->user == "alice");
+  BOOST_TEST(moved->node == "0123abcd");
+  for (const std::string& bad :
+       std::vector<std::string>{"K\nalice", "K\nalice\n\n", "K\nalice\n" + key + "x", "T\nalice",
+                                "T\nalice\n", "T\n\nnode"}) {
+    BOOST_TEST(!parse_room_event(bad).has_value(), bad);
+  }
+  // A node's channel is a "room" no room can be: room names hold no '\n'.
+  BOOST_TEST(cturn::node_channel_room("0123abcd") == "\n0123abcd");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -44,6 +44,10 @@ struct server_config {
   // empty host: one process on its own, no Redis.
   std::string redis_host;
   std::uint16_t redis_port = 6379;
+  // The Redis ACL user to authenticate as (AUTH user password); empty: the
+  // default user (AUTH password). Compose's Redis admits the nodes only as
+  // a user limited to the cluster's keys and channels (docker/redis-acl.conf).
+  std::string redis_user;
   // From CTURN_REDIS_PASSWORD only, never from a flag (flags show in `ps`);
   // never printed or logged.
   std::string redis_password;

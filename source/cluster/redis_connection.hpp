@@ -49,10 +49,10 @@ class redis_connection {
   redis_connection(const redis_connection&) = delete;
   redis_connection& operator=(const redis_connection&) = delete;
 
-  // Connects (and AUTHs with `password` if it is not empty); false on failure
-  // or when `timeout` passes first.
+  // Connects (and AUTHs with `password` if it is not empty, as `user` if
+  // that is not empty either); false on failure or when `timeout` passes first.
   boost::asio::awaitable<bool> connect(const std::string& host, std::uint16_t port,
-                                       const std::string& password,
+                                       const std::string& user, const std::string& password,
                                        std::chrono::milliseconds timeout);
 
   // Queues a command. `on_reply` (may be empty) gets its reply, or an error

@@ -101,8 +101,8 @@ asio::awaitable<void> cluster_hub::run() {
 asio::awaitable<bool> cluster_hub::join_cluster() {
   const std::shared_ptr<bool> alive = alive_;
   const auto connect = [&](redis_connection& connection) {
-    return connection.connect(config_.redis_host, config_.redis_port, config_.redis_user,
-                              config_.redis_password, timing_.connect_timeout);
+    return connection.connect(config_.redis_host, config_.redis_port, config_.redis_password,
+                              timing_.connect_timeout, config_.redis_user);
   };
   if (!co_await connect(commands_) || !*alive || !co_await connect(events_) || !*alive ||
       !co_await connect(lease_.link()) || !*alive)

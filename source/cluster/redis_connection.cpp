@@ -73,9 +73,9 @@ redis_connection::~redis_connection() {
 }
 
 asio::awaitable<bool> redis_connection::connect(const std::string& host, std::uint16_t port,
-                                                const std::string& user,
                                                 const std::string& password,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout,
+                                                const std::string& user) {
   close();
   reader_.reset(redisReaderCreate());
   if (!reader_)

@@ -8,7 +8,9 @@ real nodes against it.
   cannot touch a key or channel outside cturn:, nor reconfigure Redis.
 - A master, one replica and three Sentinels: after kill -9 of the master the
   Sentinels promote the replica (it says `master` to ROLE) and the users and
-  their limits hold there too.
+  their limits hold there too; nodes that find the master through these
+  Sentinels (the Compose nodes' settings) chat across nodes again. That one
+  is skipped by a server without --redis-sentinels.
 """
 
 import asyncio
@@ -38,6 +40,9 @@ START_TIMEOUT = 10.0 * TIMEOUT_SCALE
 # here with room for the nodes' rediscovery.
 FAILOVER_BOUND = 6.0 * TIMEOUT_SCALE
 FAILOVER_WAIT = 30.0 * TIMEOUT_SCALE
+# The nodes' part (fail-stop, ask the Sentinels again, serve) comes on top;
+# the cluster's own test (cluster/test_cluster_failover) holds it to 10 s.
+NODES_BOUND = 15.0 * TIMEOUT_SCALE
 
 
 def encode(*arguments):
@@ -256,8 +261,20 @@ class ComposeRedisAcl(ComposeRedisTestCase):
         self.assertFalse(any("cluster-ready" in line for line in node.lines))
 
 
+def server_knows(flag):
+    binary = os.environ.get("CTURN_SERVER_BINARY")
+    if not binary:
+        return False
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTURN_")}
+    text = subprocess.run([binary, "--help"], env=env, capture_output=True, text=True,
+                          timeout=30).stdout
+    return flag in text
+
+
 class ComposeRedisFailover(ComposeRedisTestCase):
-    async def test_sentinels_promote_the_replica_with_the_users_intact(self):
+    async def start_group(self):
+        """The master, its replica and three Sentinels, as in Compose; returns
+        them once every Sentinel knows the replica and the two others."""
         master = await asyncio.to_thread(self.entrypoint().wait_ready)
         replica = self.entrypoint(replica_of=master.address)
         await asyncio.to_thread(replica.wait_ready)
@@ -277,6 +294,50 @@ class ComposeRedisFailover(ComposeRedisTestCase):
 
         await asyncio.to_thread(wait_until, every_sentinel_sees_everyone, FAILOVER_WAIT,
                                 "each Sentinel knows the replica and the two others")
+        return master, replica, sentinels
+
+    @unittest.skipUnless(server_knows("--redis-sentinels"),
+                         "this cturn-server has no --redis-sentinels")
+    async def test_nodes_chat_again_after_the_master_is_killed(self):
+        """Compose's nodes: through the Sentinels (asked without a password),
+        as the ACL user; new chat across nodes after kill -9 of the master."""
+        master, replica, sentinels = await self.start_group()
+        flags = ("--redis-sentinels", ",".join(s.address for s in sentinels),
+                 "--redis-master", "cturn", "--redis-user", "cturn")
+        for _ in range(2):
+            node = ServerProcess(flags, env={"CTURN_REDIS_PASSWORD": NODE_PASSWORD})
+            self.addCleanup(node.kill)
+            self.nodes.append(node)
+            await asyncio.to_thread(node.start)
+            await asyncio.to_thread(node.wait_for_log, r"\bcluster-ready node=")
+
+        async def chat(tag):
+            first = await self.connect(f"a-{tag}", node=self.nodes[0])
+            second = await self.connect(f"b-{tag}", node=self.nodes[1])
+            await first.register(f"a-{tag}")
+            await second.register(f"b-{tag}")
+            await first.create(f"room-{tag}")
+            await second.join(f"room-{tag}")
+            await first.expect_system(f"b-{tag} joined the room")
+            await second.say(f"hello {tag}")
+            await first.expect_message(f"b-{tag}", {"content": f"hello {tag}"})
+
+        await chat("before")
+        marks = [len(node.lines) for node in self.nodes]
+        master.kill()
+        killed = time.monotonic()
+        for node, mark in zip(self.nodes, marks):
+            await asyncio.to_thread(node.wait_for_log, r"\bcluster-ready node=",
+                                    FAILOVER_WAIT, mark)
+        await chat("after")
+        took = time.monotonic() - killed
+        print(f"failover: chat across nodes again {took:.1f} s after kill -9 of the master")
+        self.assertLess(took, NODES_BOUND)
+        for node in self.nodes:
+            self.assertNotIn("NOPERM", "\n".join(node.lines))
+
+    async def test_sentinels_promote_the_replica_with_the_users_intact(self):
+        master, replica, sentinels = await self.start_group()
         self.assertEqual(as_node(master.port, "SET", "cturn:before", "1"), "OK")
         await asyncio.to_thread(wait_until, lambda: as_node(replica.port, "GET", "cturn:before")
                                 == b"1", START_TIMEOUT, "the write replicated")

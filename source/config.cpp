@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dead_peer_timing.hpp"
+#include "memory_limit.hpp"
 
 namespace cturn {
 namespace {
@@ -36,6 +37,7 @@ struct raw_options {
   std::int64_t threads = 0;
   std::int64_t max_line_bytes = 64 * 1024;
   std::int64_t max_output_bytes = 4 * 1024 * 1024;
+  std::int64_t max_buffered_bytes = -1;  // a quarter of the memory
   std::int64_t username_timeout_ms = 30'000;
   std::int64_t max_connections = 10'000;
   std::int64_t max_connections_per_source = 64;
@@ -48,6 +50,8 @@ struct raw_options {
   std::string log_level;
   std::string redis;
   std::string redis_user;
+  std::string redis_sentinels;
+  std::string redis_master;
   std::string metrics;
   std::string trusted_proxies;
   std::string tls_cert;
@@ -67,6 +71,10 @@ po::options_description make_options(raw_options& raw) {
      "longest accepted line without its newline; 0 = no limit")
     ("max-output-bytes", po::value(&raw.max_output_bytes)->default_value(raw.max_output_bytes),
      "pending output per client before it is dropped as a slow consumer; 0 = no limit")
+    ("max-buffered-bytes",
+     po::value(&raw.max_buffered_bytes)->default_value(raw.max_buffered_bytes, "a quarter of memory"),
+     "pending output of all clients together (a frame queued for many counts once); over it "
+     "the biggest consumers are dropped first; 0 = no limit")
     ("username-timeout-ms", po::value(&raw.username_timeout_ms)->default_value(raw.username_timeout_ms),
      "time allowed to set a username after connecting; 0 = no limit")
     ("max-connections", po::value(&raw.max_connections)->default_value(raw.max_connections),
@@ -100,6 +108,11 @@ po::options_description make_options(raw_options& raw) {
     ("redis-user", po::value(&raw.redis_user)->default_value(""),
      "Redis ACL user the node authenticates as (AUTH user password; needs CTURN_REDIS_PASSWORD); "
      "empty = Redis's default user")
+    ("redis-sentinels", po::value(&raw.redis_sentinels)->default_value(""),
+     "HOST:PORT[,HOST:PORT...] of Redis Sentinels to ask for the master, instead of --redis "
+     "(asked without a password); needs --redis-master")
+    ("redis-master", po::value(&raw.redis_master)->default_value(""),
+     "the master's name as the Sentinels monitor it (`sentinel monitor NAME ...`)")
     ("tls-cert", po::value(&raw.tls_cert)->default_value(""),
      "PEM certificate chain (leaf first) for TLS on the client port, beside plain TCP; "
      "reloaded on SIGHUP")
@@ -235,11 +248,14 @@ std::string describe_settings(const po::options_description& options,
     if (is_action(flag))
       continue;
     const origin from = found.of.at(flag);
+    // The one default that depends on the machine: show what it came to.
+    const bool computed = flag == "max-buffered-bytes" && from == origin::default_value;
     line(flag,
          from == origin::flag          ? "flag --" + flag
          : from == origin::environment ? "env " + environment_name(flag)
                                        : "default",
-         value_text(values[flag]));
+         computed ? std::to_string(default_output_budget()) + " (a quarter of memory)"
+                  : value_text(values[flag]));
   }
   const char* password = environment(password_variable.data());
   const bool has_password = password != nullptr && *password != '\0';
@@ -314,6 +330,38 @@ tl::expected<void, std::string> check_listen_address(const std::string& name,
                         "one to listen on)");
 }
 
+// --redis-sentinels and --redis-master go together, and not with --redis:
+// a node that took either address when both are given could serve on a
+// server the other nodes do not use.
+tl::expected<std::vector<std::pair<std::string, std::uint16_t>>, std::string> parse_sentinels(
+    const raw_options& raw, const origins& found) {
+  const auto name = [&found](std::string_view flag) { return found.name(flag); };
+  std::vector<std::pair<std::string, std::uint16_t>> sentinels;
+  if (raw.redis_sentinels.empty() && raw.redis_master.empty())
+    return sentinels;
+  if (!raw.redis.empty())
+    return tl::unexpected(name("redis") + " and " + name("redis-sentinels") +
+                          " exclude each other: give the Redis address, or the Sentinels that "
+                          "name it");
+  if (raw.redis_sentinels.empty() || raw.redis_master.empty())
+    return tl::unexpected(name("redis-sentinels") + " and " + name("redis-master") +
+                          " go together");
+  std::string_view rest = raw.redis_sentinels;
+  while (true) {
+    const auto comma = rest.find(',');
+    const auto address = split_host_port(std::string(rest.substr(0, comma)));
+    if (!address)
+      return tl::unexpected(name("redis-sentinels") +
+                            " must be HOST:PORT[,HOST:PORT...], e.g. "
+                            "10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379");
+    sentinels.push_back(*address);
+    if (comma == std::string_view::npos)
+      break;
+    rest.remove_prefix(comma + 1);
+  }
+  return sentinels;
+}
+
 tl::expected<server_config, std::string> validate(const raw_options& raw, const origins& found) {
   const auto name = [&found](std::string_view flag) { return found.name(flag); };
   const tl::expected<void, std::string> checks[] = {
@@ -321,6 +369,9 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
       check_range(name("threads"), raw.threads, 1024),
       check_range(name("max-line-bytes"), raw.max_line_bytes, one_gibibyte),
       check_range(name("max-output-bytes"), raw.max_output_bytes, 64 * one_gibibyte),
+      found.of.at("max-buffered-bytes") == origin::default_value
+          ? tl::expected<void, std::string>{}
+          : check_range(name("max-buffered-bytes"), raw.max_buffered_bytes, 1024 * one_gibibyte),
       check_range(name("username-timeout-ms"), raw.username_timeout_ms, one_week_ms),
       check_range(name("max-connections"), raw.max_connections, 10'000'000),
       check_range(name("max-connections-per-source"), raw.max_connections_per_source, 10'000'000),
@@ -355,6 +406,11 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
     config.redis_port = address->second;
   }
   config.redis_user = raw.redis_user;
+  auto sentinels = parse_sentinels(raw, found);
+  if (!sentinels)
+    return tl::unexpected(sentinels.error());
+  config.redis_sentinels = std::move(*sentinels);
+  config.redis_master = raw.redis_master;
   if (!raw.metrics.empty()) {
     const auto address = split_host_port(raw.metrics, 0);
     if (!address)
@@ -384,6 +440,9 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
   config.threads = static_cast<unsigned>(raw.threads);
   config.max_line_bytes = static_cast<std::size_t>(raw.max_line_bytes);
   config.max_output_bytes = static_cast<std::size_t>(raw.max_output_bytes);
+  config.max_buffered_bytes = raw.max_buffered_bytes == -1
+                                  ? default_output_budget()
+                                  : static_cast<std::size_t>(raw.max_buffered_bytes);
   config.username_timeout = std::chrono::milliseconds(raw.username_timeout_ms);
   config.max_connections = static_cast<std::size_t>(raw.max_connections);
   config.max_connections_per_source = static_cast<std::size_t>(raw.max_connections_per_source);

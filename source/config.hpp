@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
+#include <utility>
 #include <vector>
 
 #include "address_range.hpp"
@@ -21,6 +22,10 @@ struct server_config {
   unsigned threads = 0;  // 0: one per core the process may run on
   std::size_t max_line_bytes = 64 * 1024;
   std::size_t max_output_bytes = 4 * 1024 * 1024;
+  // Frames held for all clients together, counted once however many queues
+  // share them; over it, the biggest consumers are disconnected first. The
+  // parser's default is default_output_budget() (a quarter of the memory).
+  std::size_t max_buffered_bytes = 0;
   std::chrono::milliseconds username_timeout{30'000};
   std::size_t max_connections = 10'000;
   // Per IPv4 address or IPv6 /64, counted on this node only.
@@ -48,9 +53,15 @@ struct server_config {
   // default user (AUTH password). Compose's Redis admits the nodes only as
   // a user limited to the cluster's keys and channels (docker/redis-acl.conf).
   std::string redis_user;
+  // Or, instead of redis_host: the Sentinels that name the master of the
+  // Redis replication group `redis_master`; the node asks them, in order,
+  // whenever it (re)joins the cluster (docs/cluster.md, Redis failover).
+  std::vector<std::pair<std::string, std::uint16_t>> redis_sentinels;
+  std::string redis_master;
   // From CTURN_REDIS_PASSWORD only, never from a flag (flags show in `ps`);
   // never printed or logged.
   std::string redis_password;
+  bool clustered() const { return !redis_host.empty() || !redis_sentinels.empty(); }
   // The operators' HTTP endpoint (/metrics, /healthz); empty host: off.
   std::string metrics_host;
   std::uint16_t metrics_port = 0;

@@ -20,6 +20,8 @@ std::string_view log_text(disconnect_reason reason) noexcept {
       return "line too long";
     case disconnect_reason::slow_consumer:
       return "slow consumer";
+    case disconnect_reason::over_output_budget:
+      return "over output budget";
     case disconnect_reason::closed_by_server:
       return "closed by server";
     case disconnect_reason::close_deadline:

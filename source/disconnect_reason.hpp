@@ -15,6 +15,7 @@ enum class disconnect_reason {
   network_error,      // any other socket error
   line_too_long,
   slow_consumer,
+  over_output_budget,  // shed: the server held more output than --max-buffered-bytes
   closed_by_server,
   close_deadline,
   internal_error,

@@ -6,7 +6,7 @@
 namespace cturn {
 
 std::unique_ptr<hub_port> make_hub(boost::asio::io_context& io, const server_config& config) {
-  if (config.redis_host.empty())
+  if (!config.clustered())
     return std::make_unique<hub_service>(io.get_executor());
   auto hub = std::make_unique<cluster_hub>(io, config);
   hub->start();

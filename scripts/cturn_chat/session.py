@@ -5,7 +5,7 @@ reaches `show` sanitised."""
 
 from dataclasses import dataclass
 
-from . import crypto, pieces, signing
+from . import comeback, crypto, pieces, signing
 from .names import display, reveal, skeleton, split_name
 from .sanitize import sanitize
 from .trust import CHANGED, KNOWN, NEW
@@ -47,6 +47,7 @@ class Member:
     presented_signs: bool = False
     problem: str = None         # why it does not receive lines although it has a key
     refuses_us: bool = False    # its client said it does not accept our key
+    pem: str = None             # the key as the server relayed it, to tell an unchanged one
 
 
 class Session:
@@ -64,6 +65,9 @@ class Session:
         self.signer = signing.Signer(private_key)
         self.replays = signing.ReplayGuard()
         self.quit = False
+        self.asked_name = None  # the name of the username frame on its way
+        self.announced_key = crypto.announced_pem(private_key)
+        self.comeback = comeback.Comeback(self)
 
     @property
     def needs_name(self):
@@ -71,12 +75,17 @@ class Session:
 
     @property
     def prompt(self):
-        return "Choose a username: " if self.needs_name else "> "
+        if self.needs_name:
+            return "Choose a username: "
+        return "> " if self.comeback.online else "(reconnecting) > "
 
     # -- lines the user typed ---------------------------------------------
 
     def handle_input(self, line):
         """One line the user entered (without its newline)."""
+        if not self.comeback.online:
+            self._offline_input(line)
+            return
         if self.needs_name:
             self.register(line)
             return
@@ -94,9 +103,28 @@ class Session:
             # The server would answer "Invalid message content", which says less.
             self._error("Username cannot be empty")
             return
-        self.awaiting_name = True
-        self._send({"type": "username",
-                    "body": {"content": name, "pubkey": crypto.announced_pem(self.private_key)}})
+        self.awaiting_name, self.asked_name = True, name
+        self._send({"type": "username", "body": {"content": name, "pubkey": self.announced_key}})
+
+    # Commands that only read what this client knows work offline too.
+    OFFLINE_COMMANDS = ("quit", "help", "who", "keys", "verify")
+    # Lines for the room: queued while offline.
+    QUEUED_COMMANDS = ("msg", "plain")
+
+    def _offline_input(self, line):
+        if not line.strip():
+            return
+        command = line[1:].partition(" ")[0] if line.startswith("/") and not line.startswith("//") else None
+        if command is None or command in self.QUEUED_COMMANDS:
+            if self.needs_name:
+                self._error("Not connected: type the name again once reconnected")
+            else:
+                self.comeback.typed(line)
+        elif command in self.OFFLINE_COMMANDS or getattr(self, f"_cmd_{command}", None) is None:
+            self._command(line)
+        else:
+            self._error(f"Not connected: /{sanitize(command)} is refused until reconnected"
+                        " (lines, /msg and /plain are queued)")
 
     def _command(self, line):
         command, _, argument = line[1:].partition(" ")
@@ -281,23 +309,27 @@ class Session:
         elif kind == "pubkey" and isinstance(sender, str):
             self._pubkey(sender, content)
         elif kind == "welcome":
-            self._welcome(content)
+            self._welcome(content, body)
         elif kind == "system":
             self._system(content)
         elif kind == "error":
             self._server_error(content)
 
-    def _welcome(self, content):
+    def _welcome(self, content, body):
+        if content.startswith("Username set to: "):
+            self.comeback.keep_token(body)
+        if self.comeback.welcome(content):
+            return
         self._show(f"[Server] {reveal(content)}")
         for prefix in ("Created and joined room: ", "Joined room: "):
             if content.startswith(prefix):
-                self._enter(content[len(prefix):])
+                self.enter(content[len(prefix):])
         if content.startswith("Username set to: "):
             self.name, self.awaiting_name = content[len("Username set to: "):], False
         elif content.startswith("Left room: "):
-            self._enter(None)
+            self.enter(None)
 
-    def _enter(self, room):
+    def enter(self, room):
         self._flush(self.reassembler.release_all())
         self.room, self.members = room, {}
 
@@ -334,18 +366,27 @@ class Session:
         return member
 
     def _server_error(self, content):
+        if self.comeback.error(reveal(content)):
+            return
         self._show(f"[Error] {reveal(content)}")
         if self.awaiting_name and content in NAME_ERRORS:
             self.awaiting_name = False
 
     def _pubkey(self, sender, pem):
-        self._show(f"[Key] Received public key from {display(sender)}")
+        if not self.comeback.quiet_key(sender, pem):
+            self._show(f"[Key] Received public key from {display(sender)}")
         if sender == self.name:
             return
         member = self._member(sender)
         if member is None:
             return
+        self._take_key(sender, member, pem)
+        if member.key is not None:
+            self.comeback.send_queued()
+
+    def _take_key(self, sender, member, pem):
         member.key = member.presented = member.problem = None
+        member.pem = pem
         member.signs = False
         try:
             key = crypto.load_public_key(pem)
@@ -471,9 +512,33 @@ class Session:
     def _warn(self, text):
         self._show(f"[Warning] {text}")
 
-    def disconnected(self):
-        """The connection is gone: show what was still being put together."""
+    # -- the connection (see comeback.py) -------------------------------------------
+
+    def send(self, frame):
+        self._send(frame)
+
+    def show(self, line):
+        self._show(line)
+
+    def error(self, text):
+        self._error(text)
+
+    def flush_pending(self):
+        """Show what was still being put together."""
         self._flush(self.reassembler.release_all())
+
+    def disconnected(self):
+        """The connection is gone for good."""
+        self.flush_pending()
+
+    def connection_lost(self):
+        """The connection is gone; another one may follow (`attach`)."""
+        self.comeback.lost()
+
+    def attach(self, send):
+        """A new connection, whose frames go to `send`: get the name and room back."""
+        self._send = send
+        self.comeback.attached()
 
 
 def _member_event(content):

@@ -35,6 +35,7 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
     : strand_(asio::make_strand(io)),
       config_(config),
       timing_(timing),
+      endpoint_(strand_, config_, timing_.connect_timeout),
       core_([] { return std::chrono::steady_clock::now(); }),
       commands_(strand_),
       events_(strand_),
@@ -90,22 +91,45 @@ asio::awaitable<void> cluster_hub::run() {
       co_return;
     close_links();
     if (!std::exchange(reported, true))
-      log_event(log_level::warn, "redis-unreachable",
-                {{"redis", config_.redis_host + ":" + std::to_string(config_.redis_port)}});
+      log_event(log_level::warn, "redis-unreachable", {{"redis", endpoint_.describe()}});
     asio::steady_timer pause(strand_, backoff);
     co_await pause.async_wait(use_tuple);
     backoff = std::min(backoff * 2, timing_.retry_most);
   }
 }
 
-asio::awaitable<bool> cluster_hub::join_cluster() {
+asio::awaitable<bool> cluster_hub::connect_to_master() {
   const std::shared_ptr<bool> alive = alive_;
+  const std::optional<redis_address> master = co_await endpoint_.find();
+  if (!*alive || !master)
+    co_return false;
   const auto connect = [&](redis_connection& connection) {
-    return connection.connect(config_.redis_host, config_.redis_port, config_.redis_password,
+    return connection.connect(master->host, master->port, config_.redis_password,
                               timing_.connect_timeout, config_.redis_user);
   };
   if (!co_await connect(commands_) || !*alive || !co_await connect(events_) || !*alive ||
       !co_await connect(lease_.link()) || !*alive)
+    co_return false;
+  // A replica (a demoted master, or one a Sentinel named before it was
+  // promoted) must never be served on: it would take subscriptions, and with
+  // `replica-read-only no` even claims, that the master never sees. Once
+  // serving, writes to a demoted master fail with READONLY, a loss of Redis.
+  std::vector<std::string> ask_role{"ROLE"};
+  const redis_reply role = co_await commands_.call(std::move(ask_role));
+  if (!*alive)
+    co_return false;
+  if (!is_master_role(role)) {
+    log_event(log_level::warn, "redis-not-master",
+              {{"redis", master->text()}, {"role", role_name(role)}});
+    co_return false;
+  }
+  log_event(log_level::info, "redis-master", {{"redis", master->text()}});
+  co_return true;
+}
+
+asio::awaitable<bool> cluster_hub::join_cluster() {
+  const std::shared_ptr<bool> alive = alive_;
+  if (!co_await connect_to_master() || !*alive)
     co_return false;
   // Random rather than counted in Redis: a Redis that restarted empty would
   // count again from 1 while a node that has not noticed yet still holds 1.
@@ -144,6 +168,22 @@ void cluster_hub::close_links() {
   commands_.close();
   events_.close();
   lease_.link().close();
+}
+
+void cluster_hub::retire_then_close() {
+  // A node that gave up while its commands link still works (its lease link
+  // stalled, a script failed) leaves the cluster at once: its names are free
+  // now, not when its lease runs out or it joins again. Its clients are
+  // gone already, so nothing it held is still in use. The link closes once
+  // Redis has answered (or failed to, within the link's reply deadline); a
+  // join that starts sooner closes it first.
+  if (!commands_.connected() || core_.node().empty())
+    return commands_.close();
+  commands_.send({"EVAL", scripts::reap_nodes, "0", core_.node()},
+                 [this, alive = alive_](const redis_reply&) {
+                   if (*alive)
+                     commands_.close();
+                 });
 }
 
 void cluster_hub::update_levels() {
@@ -185,7 +225,9 @@ void cluster_hub::perform() {
     } else {
       // The core has let every client go; the lease loop ends and the node
       // joins afresh.
-      close_links();
+      events_.close();
+      lease_.link().close();
+      retire_then_close();
     }
   }
   // Messages, the bulk, change no gauge; entries, exits and names do.

@@ -13,6 +13,7 @@
 #include "cluster/node_core.hpp"
 #include "cluster/node_lease.hpp"
 #include "cluster/redis_connection.hpp"
+#include "cluster/redis_endpoint.hpp"
 #include "cluster/room_event.hpp"
 #include "config.hpp"
 #include "hub/hub_port.hpp"
@@ -63,17 +64,23 @@ class cluster_hub final : public hub_port {
  private:
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<bool> join_cluster();
+  // Finds the master and connects every link to it; false if it cannot be
+  // reached or is not a master (ROLE).
+  boost::asio::awaitable<bool> connect_to_master();
   // Runs `input` on the core, on the strand, then performs what it asks for.
   template <typename Input>
   void post(Input input);
   void perform();
   void close_links();
+  // After giving up: retires the node id on the commands link, then closes it.
+  void retire_then_close();
   // The gauges the metrics endpoint reads from other threads.
   void update_levels();
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   server_config config_;
   cluster_timing timing_;
+  redis_endpoint endpoint_;
   node_core core_;
   redis_connection commands_;
   redis_connection events_;

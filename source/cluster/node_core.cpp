@@ -133,7 +133,7 @@ void node_core::finish_claim(client_state& client, const redis_reply& reply) {
   client.name = std::move(claim.name);
   names_[client.name] = &client;
   levels_changed_ = true;
-  log_event(log_level::info, "username",
+  log_event(chatter_level(*client.owner), "username",
             {{"id", client.owner->connection_id()}, {"user", client.name}});
   client.owner->deliver(encode_notice(notice::username_set, client.name));
   client.owner->registered();
@@ -499,7 +499,7 @@ void node_core::give_up(std::string_view why) {
     client.owner->close_after_flush();
     if (client.done)
       batches_done.push_back(std::move(client.done));
-    log_event(log_level::info, "disconnect",
+    log_event(chatter_level(*client.owner), "disconnect",
               {{"id", client.owner->connection_id()}, {"user", client.name}, {"reason", why}});
   }
   clients_.clear();
@@ -531,7 +531,7 @@ void node_core::forget(client_state& client, std::string_view reason) {
   }
   clients_.erase(self.get());
   levels_changed_ = true;
-  log_event(log_level::info, "disconnect",
+  log_event(chatter_level(*self), "disconnect",
             {{"id", self->connection_id()}, {"user", name}, {"reason", reason}});
   if (done)
     done();

@@ -243,6 +243,10 @@ void redis_connection::dispatch(redis_reply&& reply) {
     return push_(std::move(reply));
   if (waiting_.empty())
     return fail("a reply nobody asked for");
+  // On any link and for any command: every command waiting, this one first,
+  // gets the error, and the owner hears that the link is lost.
+  if (reply.means_master_lost())
+    return fail(reply.text);
   reply_handler handler = std::move(waiting_.front().handler);
   waiting_.pop_front();
   last_activity_ = std::chrono::steady_clock::now();

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "log.hpp"
 #include "protocol/encode.hpp"
 
 namespace cturn {
@@ -25,8 +26,19 @@ class participant {
   // connection idles). Must not call back into the hub.
   virtual void registered() noexcept {}
 
+  // A load balancer's health check (a PROXY LOCAL or UNKNOWN connection):
+  // the hub logs its username and its disconnect at debug, as the session
+  // does its connect; the checks are counted in a metric instead, since a
+  // check every two seconds per node would otherwise fill the log.
+  virtual bool is_health_check() const noexcept { return false; }
+
  protected:
   ~participant() = default;
 };
+
+// The level of the lines a client's arrival and departure leave in the log.
+inline log_level chatter_level(const participant& client) noexcept {
+  return client.is_health_check() ? log_level::debug : log_level::info;
+}
 
 }  // namespace cturn

@@ -60,6 +60,7 @@ room_hub::departure room_hub::remove_client(client_map::iterator found) noexcept
   client_state& state = found->second;
   departure gone;
   gone.id = state.self->connection_id();
+  gone.log_level = chatter_level(*state.self);
   gone.username = std::move(state.name);
   if (state.room != nullptr)
     gone.remaining = detach_from_room(state, gone.deleted_room);
@@ -75,7 +76,7 @@ void room_hub::announce(const departure& gone, std::string_view reason) {
   if (gone.remaining != nullptr || !gone.deleted_room.empty())
     announce_exit(gone.remaining, gone.deleted_room, gone.username,
                   room_fanout::exit_kind::disconnected, nullptr);
-  log_event(log_level::info, "disconnect",
+  log_event(gone.log_level, "disconnect",
             {{"id", gone.id}, {"user", gone.username}, {"reason", reason}});
 }
 
@@ -125,7 +126,7 @@ void room_hub::on_command(client_state& client, set_username& request) {
   client.name = std::move(claim->name);
   client.skeleton = std::move(claim->skeleton);
   client.public_key_frame = std::move(claim->key_frame);
-  log_event(log_level::info, "username", {{"id", self.connection_id()}, {"user", client.name}});
+  log_event(chatter_level(self), "username", {{"id", self.connection_id()}, {"user", client.name}});
   self.deliver(welcome);
   self.registered();
 }

@@ -150,6 +150,8 @@ disconnect_label label_of_reason(cturn::disconnect_reason reason) noexcept {
       return disconnect_label::line_too_long;
     case cturn::disconnect_reason::slow_consumer:
       return disconnect_label::slow_consumer;
+    case cturn::disconnect_reason::over_output_budget:
+      return disconnect_label::over_output_budget;
     case cturn::disconnect_reason::closed:
     case cturn::disconnect_reason::closed_by_server:
       return disconnect_label::closed_by_server;
@@ -206,6 +208,16 @@ std::string exposition(const totals& counted, const gauges& levels) {
   out.sample("cturn_users", levels.users);
   out.family("cturn_rooms", "gauge", "Rooms with at least one member on this node.");
   out.sample("cturn_rooms", levels.rooms);
+  out.family("cturn_buffered_output_bytes", "gauge",
+             "Bytes of frames waiting to be written, each frame counted once however many "
+             "clients it is queued for.");
+  out.sample("cturn_buffered_output_bytes", levels.buffered_output_bytes);
+  if (levels.output_budget_bytes != 0) {
+    out.family("cturn_output_budget_bytes", "gauge",
+               "The server-wide budget of buffered output (--max-buffered-bytes); the biggest "
+               "consumers are disconnected first when it is exceeded.");
+    out.sample("cturn_output_budget_bytes", levels.output_budget_bytes);
+  }
 
   labelled<command_kind>(out, "cturn_commands_total", "counter",
                          "Commands decoded, by type (invalid lines are errors, not commands).",
@@ -289,6 +301,7 @@ std::string_view label_of(disconnect_label reason) {
                                         "network_error",
                                         "line_too_long",
                                         "slow_consumer",
+                                        "over_output_budget",
                                         "closed_by_server",
                                         "close_deadline",
                                         "internal_error",

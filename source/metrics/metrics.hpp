@@ -40,13 +40,14 @@ enum class disconnect_label {
   network_error,
   line_too_long,
   slow_consumer,
+  over_output_budget,
   closed_by_server,
   close_deadline,
   internal_error,
   tls_required,
   tls_handshake_failed,
 };
-inline constexpr std::size_t disconnect_reasons = 11;
+inline constexpr std::size_t disconnect_reasons = 12;
 
 // How a client's connection carries the protocol, known from its first byte.
 enum class transport { plain, tls };
@@ -131,6 +132,10 @@ struct gauges {
   std::size_t awaiting_proxy_header = 0;
   std::size_t users = 0;
   std::size_t rooms = 0;
+  // Bytes held by frames not yet written to every recipient, and the budget
+  // they are held to (0: none).
+  std::size_t buffered_output_bytes = 0;
+  std::size_t output_budget_bytes = 0;
   // When the TLS certificate in use expires, in seconds since the epoch;
   // 0 when TLS is off (the gauge is then left out).
   std::int64_t tls_certificate_expiry = 0;

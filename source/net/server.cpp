@@ -22,6 +22,7 @@
 #include "net/session.hpp"
 #include "net/supervised.hpp"
 #include "net/use_tuple.hpp"
+#include "protocol/frame_memory.hpp"
 
 namespace cturn {
 namespace {
@@ -117,7 +118,8 @@ server::server(server_config config, const hub_factory& make_hub)
       hub_(make_hub(io_, config_)),
       connections_(std::make_shared<connection_registry>()),
       awaiting_header_(std::make_shared<connection_registry>()),
-      sources_(std::make_shared<source_limiter>(config_.max_connections_per_source)) {}
+      sources_(std::make_shared<source_limiter>(config_.max_connections_per_source)),
+      output_budget_(io_, config_.max_buffered_bytes) {}
 
 int server::run() {
   if (!config_.tls_certificate_file.empty()) {
@@ -156,7 +158,8 @@ int server::run() {
              {"port", acceptor_.local_endpoint().port()},
              {"threads", threads},
              {"max_connections", max_connections_},
-             {"max_connections_per_source", sources_->cap()}});
+             {"max_connections_per_source", sources_->cap()},
+             {"max_buffered_bytes", output_budget_.limit()}});
 
   if (!config_.metrics_host.empty()) {
     metrics_ = std::make_unique<metrics_endpoint>(
@@ -166,6 +169,8 @@ int server::run() {
           levels.connections = connections_->count();
           levels.tls_certificate_expiry = tls_ ? tls_->expires_at() : 0;
           levels.awaiting_proxy_header = awaiting_header_->count();
+          levels.buffered_output_bytes = frame_memory::alive();
+          levels.output_budget_bytes = output_budget_.limit();
           return metrics::exposition(metrics::collect(), levels);
         },
         [this]() -> std::optional<std::string> {
@@ -180,6 +185,7 @@ int server::run() {
     metrics_->start();
   }
 
+  output_budget_.start();
   wait_for_signal();
   wait_for_reload();
   const auto on_accept_failure = [](const std::exception_ptr& failure) {
@@ -345,7 +351,7 @@ void server::start_session(tcp::socket socket, source_limiter::slot source_slot,
   std::make_shared<session>(std::move(socket), *hub_, config_,
                             admission{next_id_++, connections_->acquire(), std::move(source_slot),
                                       client, proxy, std::move(early_input)},
-                            tls_.get())
+                            tls_.get(), &output_budget_)
       ->start();
 }
 

@@ -18,6 +18,7 @@
 #include "metrics/metrics.hpp"
 #include "net/connection_registry.hpp"
 #include "net/metrics_endpoint.hpp"
+#include "net/output_budget.hpp"
 #include "net/source_limiter.hpp"
 #include "net/tls_context.hpp"
 
@@ -84,6 +85,7 @@ class server {
   // hold descriptors too, so they count toward max_connections_.
   std::shared_ptr<connection_registry> awaiting_header_;
   std::shared_ptr<source_limiter> sources_;
+  output_budget output_budget_;
   std::size_t max_connections_ = 0;
   std::uint64_t next_id_ = 1;
   bool shutting_down_ = false;

@@ -71,12 +71,13 @@ bool is_proxy_health_check(const admission& admitted) {
 }  // namespace
 
 session::session(tcp::socket socket, hub_port& hub, const server_config& config, admission admitted,
-                 const tls_identity_store* tls)
+                 const tls_identity_store* tls, output_budget* budget)
     : socket_(std::move(socket)),
       hub_(hub),
       config_(config),
       id_(admitted.id),
       admitted_(std::move(admitted)),
+      budget_(budget),
       tls_identities_(tls),
       limiter_(config.rate_limit, config.rate_burst, rate_limiter::clock::now()),
       byte_limiter_(config.rate_limit_bytes, config.rate_burst_bytes, rate_limiter::clock::now()),
@@ -84,6 +85,8 @@ session::session(tcp::socket socket, hub_port& hub, const server_config& config,
       read_size_(smallest_read) {}
 
 void session::start() {
+  if (budget_ != nullptr)
+    budget_->enroll(id_, weak_from_this());
   asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->begin(); });
 }
 
@@ -545,6 +548,29 @@ void session::deliver(const frame& bytes) noexcept {
   }
 }
 
+bool session::is_health_check() const noexcept {
+  return is_proxy_health_check(admitted_);
+}
+
+std::size_t session::queued_output_bytes() const noexcept {
+  const std::lock_guard lock(queue_mutex_);
+  return queued_bytes_;
+}
+
+void session::shed() noexcept {
+  try {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->stopped_)
+        return;
+      log_event(log_level::warn, "shed",
+                {{"id", self->id_}, {"queued_bytes", self->queued_output_bytes()}});
+      self->stop(disconnect_reason::over_output_budget);
+    });
+  } catch (...) {
+    // No memory for the hand-off: the next check tries again.
+  }
+}
+
 void session::close_after_flush() {
   bool start_writer = false;
   {
@@ -606,6 +632,8 @@ void session::stop(disconnect_reason reason) {
     queue_.clear();
     queued_bytes_ = 0;
   }
+  if (budget_ != nullptr)
+    budget_->withdraw(id_);
   boost::system::error_code ignored;
   socket_.close(ignored);
   if (deadline_)

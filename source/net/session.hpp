@@ -16,6 +16,7 @@
 #include "hub/participant.hpp"
 #include "metrics/metrics.hpp"
 #include "net/admission.hpp"
+#include "net/output_budget.hpp"
 #include "net/rate_limiter.hpp"
 #include "net/tls_stream.hpp"
 #include "protocol/decode.hpp"
@@ -39,11 +40,15 @@ class tls_identity_store;
 // (a ClientHello's record type), anything else is the plain protocol. A TLS
 // session reads and writes through tls_stream; a plain one through the
 // socket as before, with one test of `tls_` per read or write, not per byte.
-class session final : public participant, public std::enable_shared_from_this<session> {
+class session final : public participant,
+                      public output_holder,
+                      public std::enable_shared_from_this<session> {
  public:
-  // `tls` is null when the server has no certificate; it outlives the session.
+  // `tls` is null when the server has no certificate; `budget` when there is
+  // none. Both outlive the session.
   session(boost::asio::ip::tcp::socket socket, hub_port& hub, const server_config& config,
-          admission admitted, const tls_identity_store* tls = nullptr);
+          admission admitted, const tls_identity_store* tls = nullptr,
+          output_budget* budget = nullptr);
 
   // Registers with the hub and starts reading and writing.
   void start();
@@ -54,6 +59,10 @@ class session final : public participant, public std::enable_shared_from_this<se
   void close_after_flush() override;
   std::uint64_t connection_id() const override { return id_; }
   void registered() noexcept override;
+  bool is_health_check() const noexcept override;
+
+  std::size_t queued_output_bytes() const noexcept override;
+  void shed() noexcept override;
 
  private:
   // Reads and hands over lines until the socket is empty, then waits for it.
@@ -93,6 +102,7 @@ class session final : public participant, public std::enable_shared_from_this<se
   const server_config& config_;
   const std::uint64_t id_;
   admission admitted_;
+  output_budget* budget_;
   // The username timeout, then the close deadline; none while neither runs.
   std::unique_ptr<boost::asio::steady_timer> deadline_;
   std::optional<disconnect_reason> stop_reason_;  // the first reason wins
@@ -125,7 +135,7 @@ class session final : public participant, public std::enable_shared_from_this<se
   std::vector<boost::asio::const_buffer> buffers_;
 
   // Shared between the hub's strand (deliver) and this session's strand.
-  std::mutex queue_mutex_;
+  mutable std::mutex queue_mutex_;
   std::vector<frame> queue_;
   std::size_t queued_bytes_ = 0;
   bool writer_running_ = false;  // a write_queued() is posted or a write is under way

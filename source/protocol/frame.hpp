@@ -4,16 +4,20 @@
 #include <memory>
 #include <string_view>
 
+#include "protocol/frame_memory.hpp"
+
 namespace cturn {
 
 // One encoded server frame, newline included. Immutable and shared: a
 // broadcast is encoded once and every recipient's queue holds the same bytes.
 // The bytes live in the same allocation as the reference count, so a frame
-// costs one allocation however many recipients it has.
+// costs one allocation however many recipients it has; frame_memory counts it.
 class frame {
  public:
   explicit frame(std::string_view text)
-      : bytes_(std::make_shared_for_overwrite<char[]>(text.size())), size_(text.size()) {
+      : bytes_(std::allocate_shared_for_overwrite<char[]>(frame_memory::counting_allocator<char>{},
+                                                          text.size())),
+        size_(text.size()) {
     if (!text.empty())  // memcpy from a null pointer is undefined even for 0 bytes
       std::memcpy(bytes_.get(), text.data(), text.size());
   }

@@ -374,5 +374,64 @@ class Identity(unittest.TestCase):
             self.assertIn("readable by others", crypto.load_or_create_identity(path)[1])
 
 
+class ComingBack(unittest.TestCase):
+    """The session's side of a reconnect (comeback.py), frame by frame."""
+
+    def setUp(self):
+        self.config = tempfile.TemporaryDirectory()
+        self.addCleanup(self.config.cleanup)
+        self.alice = Harness(self.config.name)
+        self.alice.session.handle_input("alice")
+        self.alice.server("welcome", "Username set to: alice", resume="a" * 32)
+        self.alice.server("welcome", "Created and joined room: lobby")
+        self.alice.joins("bob", KEYS[1])
+        self.alice.frames.clear()
+        self.alice.shown.clear()
+
+    def lose(self):
+        self.alice.session.connection_lost()
+        self.alice.frames.clear()
+
+    def test_offline_lines_are_queued_and_room_commands_refused(self):
+        self.lose()
+        self.assertEqual(self.alice.session.prompt, "(reconnecting) > ")
+        for line, shown in (("hello", "[Offline] Queued, sent once reconnected: hello"),
+                            ("/plain hi", "[Offline] Queued, sent once reconnected: /plain hi"),
+                            ("/leave", "[Error] Not connected: /leave is refused until reconnected"
+                                       " (lines, /msg and /plain are queued)"),
+                            ("/trust bob", "[Error] Not connected: /trust is refused until reconnected"
+                                           " (lines, /msg and /plain are queued)")):
+            with self.subTest(line=line):
+                self.assertEqual(self.alice.type(line), ([], [shown]))
+        _, shown = self.alice.type("/keys")
+        self.assertEqual(len(shown), 2)
+        too_long = "x" * (pieces.MAX_LINE_BYTES + 1)
+        self.assertEqual(self.alice.type(too_long), ([], [
+            f"[Error] Line too long ({pieces.MAX_LINE_BYTES + 1} bytes, at most {pieces.MAX_LINE_BYTES}): not queued"]))
+        self.assertEqual(len(self.alice.session.comeback.queue), 2)
+
+    def test_the_resume_sends_the_token_and_the_probe(self):
+        self.lose()
+        self.alice.session.attach(self.alice.frames.append)
+        self.assertEqual(self.alice.frames, [{"type": "username", "body": {
+            "content": "alice", "pubkey": self.alice.session.announced_key, "resume": "a" * 32}}])
+        self.alice.server("welcome", "Username set to: alice", resume="b" * 32)
+        self.assertEqual(self.alice.frames[-1], {"type": "create", "body": {"content": "lobby"}})
+        self.alice.server("welcome", "Joined room: lobby")
+        self.alice.server("pubkey", crypto.public_pem(KEYS[1]), sender="bob")
+        self.alice.server("error", "Leave current room first")
+        self.assertEqual(self.alice.shown, ["[Reconnected]"])
+        self.assertEqual(self.alice.session.prompt, "> ")
+        self.lose()
+        self.alice.session.attach(self.alice.frames.append)
+        self.assertEqual(self.alice.frames[0]["body"]["resume"], "b" * 32)
+
+    def test_a_welcome_without_a_token_resumes_nothing(self):
+        self.alice.server("welcome", "Username set to: alice")
+        self.lose()
+        self.alice.session.attach(self.alice.frames.append)
+        self.assertNotIn("resume", self.alice.frames[0]["body"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -13,6 +13,7 @@ import tempfile
 import tls_material
 from chat_process import ChatProcess, pattern
 from cturn_testcase import ServerTestCase
+from server_process import ServerProcess
 
 
 class ChatOverTls(ServerTestCase):
@@ -96,3 +97,32 @@ class ChatOverTls(ServerTestCase):
                           "[Server] Username set to: carol")
         accepted.type("/quit")
         self.assertEqual(await self.exit_code(accepted), 0)
+
+    async def restart_server(self):
+        """Kill the server and start a new one on the same port (with the
+        certificate and key files as they are now)."""
+        port = self.server.port
+        self.server.kill()
+        server = ServerProcess(self.server_flags)
+        server.args[server.args.index("--port") + 1] = str(port)
+        self.addCleanup(server.kill)
+        await asyncio.to_thread(server.start)
+        self.server, self.nodes = server, [server]
+
+    async def test_a_reconnect_checks_the_server_as_the_first_connection_did(self):
+        # --tls-repin accepts a new key once, at start: never on a reconnect.
+        alice = self.chat("alice", "--tls", "--tls-repin")
+        await self.expect(alice, pattern(f"[TLS] Pinned the key of {self.where}: "),
+                          "[Server] Username set to: alice")
+        await self.restart_server()
+        await self.expect(alice, pattern("[Offline] Connection lost"), "[Reconnected]")
+        self.assertEqual(len([line for line in alice.lines() if "Pinned" in line]), 1)
+
+        cert, key = await asyncio.to_thread(tls_material.make_certificate, self.directory, "new")
+        os.replace(cert, self.cert_file)
+        os.replace(key, self.key_file)
+        await self.restart_server()
+        await self.expect(alice, pattern("[Offline] Connection lost"),
+                          pattern(f"THE TLS KEY OF {self.where} HAS CHANGED"),
+                          "[Offline] Not reconnecting: the server is not the one trusted before.")
+        self.assertEqual(await self.exit_code(alice), 1)

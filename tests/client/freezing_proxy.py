@@ -39,6 +39,10 @@ class FreezingProxy:
                 raise AssertionError(f"{len(self.links)} connections through the proxy, not {count}")
             await asyncio.sleep(0.02)
 
+    def refuse_new(self):
+        """Accept no more connections; those accepted go on."""
+        self._server.close()
+
     def freeze(self, index):
         self.links[index].flowing.clear()
 

@@ -20,15 +20,33 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def wait_until_answering(process, host, port, what):
+    """Until the redis-server `process` answers PING on `port`."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited with code {process.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=1) as probe:
+                probe.sendall(b"PING\r\n")
+                if probe.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not answer on port {port}")
+
+
 class RedisProcess:
     host = "127.0.0.1"
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, extra=()):
         self.binary = shutil.which("redis-server")
         if self.binary is None:
             raise RuntimeError("redis-server is not installed (Debian package redis-server)")
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="cturn-redis-")
+        self.extra = tuple(extra)  # more redis-server flags, e.g. --replicaof
         self._proc = None
 
     @property
@@ -40,21 +58,10 @@ class RedisProcess:
             [self.binary, "--bind", self.host, "--port", str(self.port), "--save", "",
              "--appendonly", "no", "--dir", self.dir, "--loglevel", "warning",
              # DEBUG SLEEP, a real stall of Redis, for the fault tests.
-             "--enable-debug-command", "local"],
+             "--enable-debug-command", "local", *self.extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise AssertionError(f"redis-server exited with code {self._proc.returncode}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=1) as probe:
-                    probe.sendall(b"PING\r\n")
-                    if probe.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"redis-server did not answer on port {self.port}")
+        wait_until_answering(self._proc, self.host, self.port, "redis-server")
+        return self
 
     def command(self, *arguments, timeout=30):
         """Runs one command on a connection of its own; its raw reply (blocks)."""

@@ -58,6 +58,28 @@ class StalledLinks(ServerTestCase):
     async def test_a_stalled_lease_link_stops_the_node(self):
         await self.assert_stall_found(LEASES)
 
+    async def test_a_node_that_gives_up_frees_its_names_at_once(self):
+        """Only the lease link stalls: the node gives up (no renewal for 1 s)
+        while its commands link works, and retires its node id at once. Its
+        names were held until its lease ran out, 0.75 s to 1.25 s later, and
+        a user who reconnected meanwhile was told `Username already taken`.
+        (A node that joins again retires its old id too: here it cannot.)"""
+        proxy, node = await self.node_through_proxy()
+        alice, bob = await self.on(node, "alice"), await self.on(self.nodes[0], "bob")
+        await form_room("lobby", alice, bob)
+        proxy.refuse_new()
+        proxy.freeze(LEASES)
+        await alice.expect_system("Server unavailable", timeout=STALL_FOUND_WITHIN)
+        gave_up_at = time.monotonic()
+        again = await self.connect(label="alice", node=self.nodes[1])
+        reply = await self.retry_while(again, command("username", "alice"),
+                                       "Username already taken", timeout=0.3 * TIMEOUT_SCALE)
+        self.assertEqual(reply.type, "welcome", reply)
+        print(f"\nalice registered again {time.monotonic() - gave_up_at:.3f} s after "
+              "her node gave up")
+        await bob.expect_system("alice disconnected")
+        proxy.thaw(LEASES)
+
     async def test_a_message_that_reaches_redis_late_speaks_for_no_one(self):
         proxy, node = await self.node_through_proxy()
         alice, bob = await self.on(node, "alice"), await self.on(self.nodes[0], "bob")

@@ -4,6 +4,7 @@ the live nodes' leases and link checks never wait long behind it. Real
 processes: a redis-server, whose SLOWLOG measures each script, and nodes."""
 
 import asyncio
+import re
 import time
 
 from cturn_client import TIMEOUT_SCALE, form_room
@@ -32,6 +33,20 @@ for i = first, last do
 end
 return 1
 """
+
+
+ENTRY = re.compile(rb"\*6\r\n:\d+\r\n:\d+\r\n:(\d+)\r\n\*\d+\r\n\$\d+\r\n(\w+)\r\n")
+
+
+def slow_scripts(slowlog):
+    """Durations (µs) of the scripts in a raw SLOWLOG GET reply, but the seeding's."""
+    entries = list(ENTRY.finditer(slowlog))
+    durations = []
+    for index, entry in enumerate(entries):
+        end = entries[index + 1].start() if index + 1 < len(entries) else len(slowlog)
+        if entry.group(2).upper() in (b"EVAL", b"EVALSHA") and b"seed-dead-node" not in slowlog[entry.start():end]:
+            durations.append(int(entry.group(1)))
+    return durations
 
 
 class ReapingABigNode(ServerTestCase):
@@ -63,10 +78,14 @@ class ReapingABigNode(ServerTestCase):
         self.assertEqual(await asyncio.to_thread(command, "EXISTS", "cturn:room:big"), b":0\r\n")
         self.assertEqual(await asyncio.to_thread(command, "EXISTS", "cturn:user:ghost1"), b":0\r\n")
 
-        # Every command slower than 50 ms, but the seeding itself.
+        # Every script slower than 50 ms, but the seeding itself. SLOWLOG
+        # times the wall clock, so on a loaded machine a bounded script that
+        # the kernel descheduled can pass 50 ms once; a script that grows with
+        # the room took 1.3 s here. One such blip under 150 ms is let through.
         slow = await asyncio.to_thread(command, "SLOWLOG", "GET", "1000")
-        offenders = [entry for entry in slow.split(b"*") if b"EVAL" in entry and b"seed-dead-node" not in entry]
-        self.assertEqual(offenders, [], slow[:2000])
+        offenders = slow_scripts(slow)
+        self.assertLessEqual(len(offenders), 1, (offenders, slow[:2000]))
+        self.assertTrue(all(micros < 3 * SLOW_MICROSECONDS for micros in offenders), (offenders, slow[:2000]))
         # The live nodes kept serving throughout.
         await alice.say("after the reaping")
         await bob.expect_message("alice", {"content": "after the reaping"})

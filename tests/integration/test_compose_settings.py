@@ -18,9 +18,9 @@ import yaml
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ACTIONS = {"check", "print-config", "help", "version"}
-# Settings of server changes that are being made beside this check; the
-# Compose files pass them already. Remove each name once --help lists it.
-COMING = {"CTURN_REDIS_SENTINELS", "CTURN_REDIS_MASTER", "CTURN_RESUME_WINDOW"}
+# Settings of a server change that is being made beside this check; the
+# Compose files pass it already. Remove the name once --help lists it.
+COMING = {"CTURN_RESUME_WINDOW"}
 
 
 def server_variables():

@@ -123,9 +123,11 @@ class TrustedProxy(ServerTestCase):
 
 
 class ProxyHealthChecks(ServerTestCase):
-    """HAProxy's checks (check-send-proxy: v2 LOCAL; or v1 UNKNOWN) are counted, not logged at info."""
+    """HAProxy's checks (check-send-proxy: v2 LOCAL; or v1 UNKNOWN) are counted, not logged at info:
+    neither their connect nor the hub's username and disconnect lines."""
 
-    server_flags = ("--trusted-proxies", "127.0.0.1/32", "--metrics", "127.0.0.1:0")
+    server_flags = ("--trusted-proxies", "127.0.0.1/32", "--metrics", "127.0.0.1:0",
+                    "--log-level", "debug")
 
     def health_checks(self, port):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=DEFAULT_TIMEOUT) as reply:
@@ -145,12 +147,14 @@ class ProxyHealthChecks(ServerTestCase):
             self.clients.remove(check)
             # The name is free again once the hub has let the check go.
             await asyncio.to_thread(self.server.wait_for_log,
-                                    r"\bdisconnect id=\d+ user=haproxy-check\b", start=mark)
+                                    r" debug disconnect id=\d+ user=haproxy-check\b", start=mark)
         client = await self.via_proxy_client()
         self.assertEqual(await asyncio.to_thread(self.health_checks, port), {"proxy_local": 2, "probe": 0})
-        connects = [line for line in self.server.lines if " connect " in line]
-        self.assertEqual(len(connects), 1, connects)  # the real client's only
-        self.assertIn("peer=192.0.2.9:40000", connects[0])
+        at_info = [line for line in self.server.lines
+                   if " info " in line and re.search(r" (connect|username|disconnect) ", line)]
+        self.assertEqual(len(at_info), 2, at_info)  # the real client's only
+        self.assertIn("peer=192.0.2.9:40000", at_info[0])
+        self.assertIn("user=real", at_info[1])
         await client.close()
 
     async def via_proxy_client(self):

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "memory_limit.hpp"
 #include "test_print.hpp"
 
 namespace {
@@ -80,6 +81,8 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(config.threads == 0u);
   BOOST_TEST(config.max_line_bytes == 64u * 1024u);
   BOOST_TEST(config.max_output_bytes == 4u * 1024u * 1024u);
+  BOOST_TEST(config.max_buffered_bytes == cturn::default_output_budget());
+  BOOST_TEST(config.max_buffered_bytes > 0u);
   BOOST_TEST(config.username_timeout.count() == 30'000);
   BOOST_TEST(config.max_connections == 10'000u);
   BOOST_TEST(config.max_connections_per_source == 64u);
@@ -99,6 +102,7 @@ BOOST_AUTO_TEST_CASE(every_flag) {
       "--threads=3",
       "--max-line-bytes=1024",
       "--max-output-bytes=2048",
+      "--max-buffered-bytes=1000000",
       "--username-timeout-ms=1500",
       "--max-connections=7",
       "--max-connections-per-source=3",
@@ -115,6 +119,7 @@ BOOST_AUTO_TEST_CASE(every_flag) {
   BOOST_TEST(config.threads == 3u);
   BOOST_TEST(config.max_line_bytes == 1024u);
   BOOST_TEST(config.max_output_bytes == 2048u);
+  BOOST_TEST(config.max_buffered_bytes == 1'000'000u);
   BOOST_TEST(config.username_timeout.count() == 1500);
   BOOST_TEST(config.max_connections == 7u);
   BOOST_TEST(config.max_connections_per_source == 3u);
@@ -244,6 +249,9 @@ BOOST_AUTO_TEST_CASE(negative_values_are_rejected) {
   error_of({"--max-connections-per-source=-1"});
   error_of({"--max-line-bytes=-1"});
   error_of({"--max-output-bytes=-1"});
+  // -1 stands for "a quarter of memory" inside; given, it is an error.
+  error_of({"--max-buffered-bytes=-1"});
+  error_of({}, {{"CTURN_MAX_BUFFERED_BYTES", "-1"}});
   error_of({"--username-timeout-ms=-1"});
   error_of({"--shutdown-grace-ms=-1"});
   error_of({"--dead-peer-timeout=-1"});
@@ -302,6 +310,10 @@ BOOST_AUTO_TEST_CASE(zero_switches_limits_off) {
   BOOST_TEST(config.rate_burst == 0.0);
   BOOST_TEST(config.threads == 0u);
   BOOST_TEST(config_of({}, {{"CTURN_MAX_LINE_BYTES", "0"}}).max_line_bytes == 0u);
+  BOOST_TEST(config_of({"--max-buffered-bytes=0"}).max_buffered_bytes == 0u);
+  // Empty means the default, as for every variable.
+  BOOST_TEST(config_of({}, {{"CTURN_MAX_BUFFERED_BYTES", ""}}).max_buffered_bytes ==
+             cturn::default_output_budget());
 }
 
 // 0 or 4 s to a day: below 4 s half the bound leaves no room for a second of
@@ -490,6 +502,46 @@ BOOST_AUTO_TEST_CASE(print_config_names_each_source_and_hides_secrets) {
   BOOST_TEST(!mentions(text, "hunter2"));
   // A bad setting is still an error, not something printed.
   error_of({"--print-config", "--port=abc"});
+}
+
+BOOST_AUTO_TEST_CASE(redis_sentinels_name_the_master_instead_of_redis) {
+  const cturn::server_config config =
+      config_of({}, {{"CTURN_REDIS_SENTINELS", "s1:26379,[::1]:26380,10.0.0.3:26381"},
+                     {"CTURN_REDIS_MASTER", "cturn"}});
+  BOOST_TEST(config.clustered());
+  BOOST_TEST(config.redis_host.empty());
+  BOOST_TEST(config.redis_master == "cturn");
+  BOOST_REQUIRE(config.redis_sentinels.size() == 3u);
+  BOOST_TEST(config.redis_sentinels[0].first == "s1");
+  BOOST_TEST(config.redis_sentinels[1].first == "::1");
+  BOOST_TEST(config.redis_sentinels[1].second == 26380);
+  BOOST_TEST(config.redis_sentinels[2].second == 26381);
+  BOOST_TEST(!config_of({}).clustered());
+
+  // Both ways to Redis at once: the nodes could disagree on which is the master.
+  const std::string both =
+      error_of({"--redis=r:6379", "--redis-sentinels=s:26379", "--redis-master=cturn"});
+  BOOST_TEST(mentions(both, "--redis and --redis-sentinels exclude each other"), both);
+  const std::string alone = error_of({}, {{"CTURN_REDIS_SENTINELS", "s:26379"}});
+  BOOST_TEST(mentions(alone, "CTURN_REDIS_SENTINELS and --redis-master go together"), alone);
+  BOOST_TEST(mentions(error_of({"--redis-master=cturn"}), "go together"));
+  for (const char* bad : {"s", "s:26379,", ",s:26379", "s:26379,t", "s:0"}) {
+    const std::string error =
+        error_of({std::string("--redis-sentinels=") + bad, "--redis-master=cturn"});
+    BOOST_TEST(mentions(error, "--redis-sentinels must be HOST:PORT[,HOST:PORT...]"), error);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(print_config_and_help_show_the_sentinel_settings) {
+  auto [printed, ignored] =
+      parse_with({"--print-config", "--redis-sentinels=s:26379", "--redis-master=cturn"}, {});
+  BOOST_REQUIRE(printed.has_value());
+  BOOST_TEST(mentions(printed->text, "redis-sentinels"), printed->text);
+  BOOST_TEST(mentions(printed->text, "flag --redis-master"), printed->text);
+  auto [help, unused] = parse_with({"--help"}, {});
+  BOOST_REQUIRE(help.has_value());
+  BOOST_TEST(mentions(help->text, "--redis-sentinels"));
+  BOOST_TEST(mentions(help->text, "--redis-master"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

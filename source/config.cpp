@@ -50,6 +50,7 @@ struct raw_options {
   std::int64_t resume_window = 10;
   std::string log_level;
   std::string redis;
+  std::string redis_user;
   std::string redis_sentinels;
   std::string redis_master;
   std::string metrics;
@@ -108,6 +109,9 @@ po::options_description make_options(raw_options& raw) {
     ("redis", po::value(&raw.redis)->default_value(""),
      "HOST:PORT of the Redis server shared by a cluster of nodes; empty = one node on its own "
      "(the password, if any, comes from CTURN_REDIS_PASSWORD)")
+    ("redis-user", po::value(&raw.redis_user)->default_value(""),
+     "Redis ACL user the node authenticates as (AUTH user password; needs CTURN_REDIS_PASSWORD); "
+     "empty = Redis's default user")
     ("redis-sentinels", po::value(&raw.redis_sentinels)->default_value(""),
      "HOST:PORT[,HOST:PORT...] of Redis Sentinels to ask for the master, instead of --redis "
      "(asked without a password); needs --redis-master")
@@ -406,6 +410,7 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
     config.redis_host = address->first;
     config.redis_port = address->second;
   }
+  config.redis_user = raw.redis_user;
   auto sentinels = parse_sentinels(raw, found);
   if (!sentinels)
     return tl::unexpected(sentinels.error());
@@ -508,6 +513,10 @@ tl::expected<command_line, std::string> parse_command_line(
   result.config = std::move(*config);
   if (const char* password = environment(password_variable.data()))
     result.config.redis_password = password;
+  // A user without a password would be sent as the default user's password.
+  if (!result.config.redis_user.empty() && result.config.redis_password.empty())
+    return tl::unexpected(found->name("redis-user") + " needs the password in " +
+                          std::string(password_variable));
   result.unknown_variables = find_unknown_variables(options, environment_names);
   if (values.count("print-config") != 0) {
     result.action = startup_action::print_and_exit;

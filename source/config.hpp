@@ -53,6 +53,10 @@ struct server_config {
   // empty host: one process on its own, no Redis.
   std::string redis_host;
   std::uint16_t redis_port = 6379;
+  // The Redis ACL user to authenticate as (AUTH user password); empty: the
+  // default user (AUTH password). Compose's Redis admits the nodes only as
+  // a user limited to the cluster's keys and channels (docker/redis-acl.conf).
+  std::string redis_user;
   // Or, instead of redis_host: the Sentinels that name the master of the
   // Redis replication group `redis_master`; the node asks them, in order,
   // whenever it (re)joins the cluster (docs/cluster.md, Redis failover).

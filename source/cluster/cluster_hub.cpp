@@ -112,7 +112,7 @@ asio::awaitable<bool> cluster_hub::connect_to_master() {
     co_return false;
   const auto connect = [&](redis_connection& connection) {
     return connection.connect(master->host, master->port, config_.redis_password,
-                              timing_.connect_timeout);
+                              timing_.connect_timeout, config_.redis_user);
   };
   if (!co_await connect(commands_) || !*alive || !co_await connect(events_) || !*alive ||
       !co_await connect(lease_.link()) || !*alive)

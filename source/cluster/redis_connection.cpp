@@ -81,7 +81,8 @@ redis_connection::~redis_connection() {
 
 asio::awaitable<bool> redis_connection::connect(const std::string& host, std::uint16_t port,
                                                 const std::string& password,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout,
+                                                const std::string& user) {
   close();
   reader_.reset(redisReaderCreate());
   if (!reader_)
@@ -117,6 +118,8 @@ asio::awaitable<bool> redis_connection::connect(const std::string& host, std::ui
 
   if (!password.empty()) {
     std::vector<std::string> auth_command{"AUTH", password};
+    if (!user.empty())
+      auth_command.insert(auth_command.begin() + 1, user);
     const redis_reply auth = co_await call(std::move(auth_command));
     if (!*alive || auth.is_error())
       co_return false;

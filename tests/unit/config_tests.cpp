@@ -479,6 +479,19 @@ BOOST_AUTO_TEST_CASE(bind_wants_an_address) {
   BOOST_TEST(config_of({"--redis=redis:6379"}).redis_host == "redis");
 }
 
+BOOST_AUTO_TEST_CASE(redis_user_goes_with_the_password) {
+  const auto config = config_of(
+      {"--redis=redis:6379"}, {{"CTURN_REDIS_USER", "cturn"}, {"CTURN_REDIS_PASSWORD", "secret"}});
+  BOOST_TEST(config.redis_user == "cturn");
+  BOOST_TEST(config.redis_password == "secret");
+  BOOST_TEST(config_of({"--redis=redis:6379"}).redis_user.empty());
+  // Without a password the user would be sent to nobody: an error naming both.
+  const std::string error = error_of({"--redis=redis:6379", "--redis-user=cturn"});
+  BOOST_TEST(mentions(error, "--redis-user"), error);
+  BOOST_TEST(mentions(error, "CTURN_REDIS_PASSWORD"), error);
+  BOOST_TEST(mentions(error_of({}, {{"CTURN_REDIS_USER", "cturn"}}), "CTURN_REDIS_USER"));
+}
+
 BOOST_AUTO_TEST_CASE(print_config_names_each_source_and_hides_secrets) {
   auto [result, ignored] =
       parse_with({"--print-config", "--port=4000"}, {{"CTURN_MAX_CONNECTIONS", "12"},

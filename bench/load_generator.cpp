@@ -16,10 +16,13 @@
 #include <exception>
 #include <memory>
 #include <numeric>
+#include <span>
+#include <tuple>
 #include <vector>
 
 #include "histogram.hpp"
 #include "proc_stats.hpp"
+#include "tls_client.hpp"
 
 namespace cturn::bench {
 namespace {
@@ -56,7 +59,8 @@ struct connection {
       : socket(io), wakeup(io), id(id_), room(room_), member(member_) {}
 
   tcp::socket socket;
-  asio::steady_timer wakeup;  // a parked writer waits on it
+  std::unique_ptr<tls_client> tls;  // --tls: OpenSSL on the socket
+  asio::steady_timer wakeup;        // a parked writer waits on it
   const std::uint32_t id;
   const std::uint32_t room;
   const std::uint32_t member;
@@ -100,6 +104,14 @@ class generator {
   asio::awaitable<void> drain();
   asio::awaitable<void> sleep(std::chrono::nanoseconds duration);
 
+  // Over TLS, what the socket's async operations do in plain TCP: one
+  // OpenSSL call, and a wait for readiness while it cannot go on.
+  using io_result = std::tuple<boost::system::error_code, std::size_t>;
+  asio::awaitable<boost::system::error_code> start_tls(connection& c);
+  asio::awaitable<io_result> tls_read_some(connection& c, std::span<char> into);
+  asio::awaitable<io_result> tls_write(connection& c, std::span<const char> bytes);
+  asio::awaitable<boost::system::error_code> tls_wait(connection& c, tls_client::step needed);
+
   void on_line(connection& c, std::string_view line, std::uint64_t now);
   void on_message(connection& c, const stamp& received, std::uint64_t now);
   void append_round(connection& c, std::uint64_t sent_ns);
@@ -114,6 +126,7 @@ class generator {
   void spawn(asio::awaitable<void> task, Done done);
 
   const options& config_;
+  std::unique_ptr<tls_client_context> tls_context_;  // --tls
   asio::io_context io_{1};
   const steady::time_point start_ = steady::now();
   std::vector<tcp::endpoint> servers_;  // one per --port
@@ -141,6 +154,11 @@ generator::generator(const options& config)
   const auto address = asio::ip::make_address(config.host, error);
   if (error)
     fail("bad --host: " + config.host);
+  if (config.tls) {
+    tls_context_ = std::make_unique<tls_client_context>();
+    if (tls_context_->get() == nullptr)
+      fail("TLS: " + tls_context_->error());
+  }
   for (const std::uint16_t port : config.ports)
     servers_.emplace_back(address, port);
 
@@ -343,6 +361,17 @@ asio::awaitable<bool> generator::register_one(connection& c) {
     co_return false;
   }
   c.socket.set_option(tcp::no_delay(true), error);
+  if (tls_context_) {
+    if (const auto tls_error = co_await start_tls(c)) {
+      fail("TLS handshake " + names_[c.id] + ": " + (c.tls ? c.tls->failure() : std::string()) +
+           " (" + tls_error.message() + ")");
+      co_return false;
+    }
+    if (result_.tls_version.empty()) {
+      result_.tls_version = c.tls->version();
+      result_.tls_cipher = c.tls->cipher();
+    }
+  }
 
   const std::string room = config_.tag + "-r" + std::to_string(c.room);
   const std::array<std::string, 2> lines = {
@@ -352,7 +381,8 @@ asio::awaitable<bool> generator::register_one(connection& c) {
     if (line.empty())
       continue;
     const auto [write_error, written] =
-        co_await asio::async_write(c.socket, asio::buffer(line), use_tuple);
+        c.tls ? co_await tls_write(c, line)
+              : co_await asio::async_write(c.socket, asio::buffer(line), use_tuple);
     if (write_error) {
       fail("register " + names_[c.id] + ": " + write_error.message());
       co_return false;
@@ -401,8 +431,10 @@ asio::awaitable<std::optional<std::string_view>> generator::read_line(connection
     c.input_begin = 0;
     if (c.input_end == c.input.size())
       co_return std::nullopt;
-    const auto [error, received] = co_await c.socket.async_read_some(
-        asio::buffer(data + c.input_end, c.input.size() - c.input_end), use_tuple);
+    const std::span<char> space(data + c.input_end, c.input.size() - c.input_end);
+    const auto [error, received] = c.tls ? co_await tls_read_some(c, space)
+                                         : co_await c.socket.async_read_some(
+                                               asio::buffer(space.data(), space.size()), use_tuple);
     if (error)
       co_return std::nullopt;
     c.input_end += received;
@@ -436,8 +468,10 @@ asio::awaitable<void> generator::reader(connection& c) {
       note_error("a frame longer than the input buffer");
       co_return;
     }
-    const auto [error, received] = co_await c.socket.async_read_some(
-        asio::buffer(data + rest, c.input.size() - rest), use_tuple);
+    const std::span<char> space(data + rest, c.input.size() - rest);
+    const auto [error, received] = c.tls ? co_await tls_read_some(c, space)
+                                         : co_await c.socket.async_read_some(
+                                               asio::buffer(space.data(), space.size()), use_tuple);
     if (error) {
       if (!closing_) {
         ++result_.connection_errors;
@@ -551,7 +585,8 @@ asio::awaitable<void> generator::writer(connection& c) {
     }
     std::swap(c.pending, c.writing);
     const auto [error, written] =
-        co_await asio::async_write(c.socket, asio::buffer(c.writing), use_tuple);
+        c.tls ? co_await tls_write(c, c.writing)
+              : co_await asio::async_write(c.socket, asio::buffer(c.writing), use_tuple);
     c.writing.clear();
     if (error) {
       if (!closing_) {
@@ -624,6 +659,64 @@ asio::awaitable<void> generator::drain() {
 asio::awaitable<void> generator::sleep(std::chrono::nanoseconds duration) {
   asio::steady_timer timer(io_, duration);
   co_await timer.async_wait(use_tuple);
+}
+
+asio::awaitable<boost::system::error_code> generator::start_tls(connection& c) {
+  boost::system::error_code error;
+  // OpenSSL reads and writes the descriptor itself, and must never block.
+  c.socket.non_blocking(true, error);
+  if (error)
+    co_return error;
+  c.tls = std::make_unique<tls_client>(tls_context_->get(), c.socket.native_handle());
+  for (;;) {
+    const tls_client::step step = c.tls->handshake();
+    if (step == tls_client::step::done)
+      co_return boost::system::error_code();
+    if (const auto failed = co_await tls_wait(c, step))
+      co_return failed;
+  }
+}
+
+asio::awaitable<generator::io_result> generator::tls_read_some(connection& c,
+                                                               std::span<char> into) {
+  for (;;) {
+    std::size_t got = 0;
+    const tls_client::step step = c.tls->read_some(into, got);
+    if (step == tls_client::step::done)
+      co_return io_result{boost::system::error_code(), got};
+    if (const auto failed = co_await tls_wait(c, step))
+      co_return io_result{failed, 0};
+  }
+}
+
+asio::awaitable<generator::io_result> generator::tls_write(connection& c,
+                                                           std::span<const char> bytes) {
+  for (;;) {
+    const tls_client::step step = c.tls->write(bytes);
+    if (step == tls_client::step::done)
+      co_return io_result{boost::system::error_code(), bytes.size()};
+    if (const auto failed = co_await tls_wait(c, step))
+      co_return io_result{failed, 0};
+  }
+}
+
+asio::awaitable<boost::system::error_code> generator::tls_wait(connection& c,
+                                                               tls_client::step needed) {
+  switch (needed) {
+    case tls_client::step::want_read:
+    case tls_client::step::want_write: {
+      const auto [error] = co_await c.socket.async_wait(
+          needed == tls_client::step::want_read ? tcp::socket::wait_read : tcp::socket::wait_write,
+          use_tuple);
+      co_return error;
+    }
+    case tls_client::step::closed:
+      co_return asio::error::eof;
+    case tls_client::step::done:
+    case tls_client::step::failed:
+      break;
+  }
+  co_return asio::error::fault;
 }
 
 void generator::count_losses() {

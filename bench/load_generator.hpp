@@ -13,6 +13,9 @@ struct run_result {
   bool completed = false;
   std::string failure;  // why the run did not complete
   double setup_s = 0;
+  // Over TLS (--tls): what the server negotiated with the first client.
+  std::string tls_version;
+  std::string tls_cipher;
 
   // Throughput modes; deliveries and latency count only the measured interval.
   double measured_s = 0;

@@ -21,6 +21,9 @@ Prints one JSON object on stdout and a summary on stderr.
   --port N[,N...]       server port (1337); several: the nodes of one cluster,
                         member m of every room on the (m mod count)-th port
   --target cturn|bare   protocol to speak (cturn)
+  --tls                 every client speaks TLS to the server (CTurn only; the
+                        server's certificate is not verified: the benchmark's
+                        is a throw-away self-signed one)
   --mode broadcast|directed|idle|jitter
                         broadcast: one message per round to the room;
                         directed: one message per recipient per round (`to`),
@@ -160,6 +163,10 @@ parse_outcome parse_options(int argc, char** argv, options& result, std::string&
       message = usage;
       return parse_outcome::help;
     }
+    if (arg == "--tls") {
+      result.tls = true;
+      continue;
+    }
     if (!arg.starts_with("--")) {
       message = "unexpected argument: " + std::string(arg);
       return parse_outcome::error;
@@ -192,6 +199,10 @@ parse_outcome parse_options(int argc, char** argv, options& result, std::string&
     result.tag = "b" + std::to_string(getpid());
   if (result.load == mode::jitter)
     return parse_outcome::run;
+  if (result.tls && result.kind == target::bare) {
+    message = "--tls needs --target cturn: the bare relay speaks plain TCP only";
+    return parse_outcome::error;
+  }
   if (result.load == mode::idle) {
     if (result.connections == 0) {
       message = "--mode idle needs --connections";

@@ -17,6 +17,7 @@ struct options {
   // to ports[m % ports.size()], so that a room's fan-out crosses the nodes.
   std::vector<std::uint16_t> ports = {1337};
   target kind = target::cturn;
+  bool tls = false;  // every client speaks TLS (CTurn only; no certificate check)
   mode load = mode::broadcast;
   std::size_t rooms = 10;
   std::size_t members = 5;

@@ -111,6 +111,10 @@ std::string json_server_pids(const options& config, const run_result& result) {
 void write_json(std::ostream& out, const options& config, const run_result& result) {
   out << "{\"label\":" << json_string(config.label)
       << ",\"target\":" << json_string(target_name(config.kind))
+      << ",\"tls\":" << (config.tls ? "true" : "false")
+      << (config.tls ? ",\"tls_version\":" + json_string(result.tls_version) +
+                           ",\"tls_cipher\":" + json_string(result.tls_cipher)
+                     : std::string())
       << ",\"mode\":" << json_string(mode_name(config.load)) << ",\"rooms\":" << config.rooms
       << ",\"members\":" << config.members << ",\"connections\":" << config.connections
       << (config.ports.size() > 1 ? ",\"ports\":" + json_array(config.ports) : std::string())
@@ -159,7 +163,9 @@ void write_json(std::ostream& out, const options& config, const run_result& resu
 }
 
 void write_summary(std::ostream& out, const options& config, const run_result& result) {
-  out << "cturn-bench " << target_name(config.kind) << ' ' << mode_name(config.load) << ": ";
+  out << "cturn-bench " << target_name(config.kind)
+      << (config.tls ? " over " + result.tls_version + " " + result.tls_cipher : std::string())
+      << ' ' << mode_name(config.load) << ": ";
   if (!result.completed)
     out << "FAILED: " << result.failure << '\n';
   if (config.load == mode::idle) {

@@ -152,12 +152,8 @@ class ReconnectToTheServer(ServerTestCase):
             self.assertEqual(await asyncio.to_thread(process.wait), 0)
 
     async def test_a_resume_takes_the_name_back_from_its_ghost(self):
-        # Runs once the server's welcome carries a resume token; until then it
-        # is skipped, saying why. Once every server sends one, this guard
-        # should go, so that a server that stops sending tokens fails here.
-        if not await asyncio.to_thread(welcome_has_resume, self.server.port):
-            self.skipTest("the server's welcome carries no resume token (the server side of"
-                          " issue 22 is not there yet)")
+        self.assertTrue(await asyncio.to_thread(welcome_has_resume, self.server.port),
+                        "the server's welcome carries no resume token")
         proxy = GhostingProxy(self.server.port)
         await proxy.start()
         self.addAsyncCleanup(proxy.close)

@@ -165,7 +165,6 @@ void room_hub::take_over(client_state& client, client_map::iterator holder, name
   const bool key_changed =
       claim.key_frame &&
       (!old.public_key_frame || old.public_key_frame->text() != claim.key_frame->text());
-  std::optional<frame> key = claim.key_frame ? std::move(claim.key_frame) : old.public_key_frame;
   std::vector<frame> keys;
   if (old.room != nullptr)
     keys = keys_of_members(*old.room, &old);
@@ -175,7 +174,12 @@ void room_hub::take_over(client_state& client, client_map::iterator holder, name
   // one leaves no trace, so its disconnect later is a no-op.
   client.name = std::move(old.name);
   client.skeleton = std::move(old.skeleton);
-  client.public_key_frame = std::move(key);
+  // Assigned in place, not through a temporary optional: GCC 12 at -O2/-O3
+  // took the temporary's frame for uninitialised (-Wmaybe-uninitialized).
+  if (claim.key_frame)
+    client.public_key_frame = std::move(claim.key_frame);
+  else
+    client.public_key_frame = std::move(old.public_key_frame);
   client.resume = token.digest;
   local_room* room = old.room;
   usernames_.find(client.name)->second = &client;

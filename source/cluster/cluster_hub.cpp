@@ -8,6 +8,7 @@
 #include <random>
 #include <utility>
 
+#include "cluster/hub_stall_hook.hpp"
 #include "cluster/scripts.hpp"
 #include "log.hpp"
 #include "net/use_tuple.hpp"
@@ -74,6 +75,7 @@ cluster_hub::~cluster_hub() {
 }
 
 void cluster_hub::start() {
+  arm_hub_stall_hook(strand_);
   asio::co_spawn(strand_, run(), [](const std::exception_ptr& failure) {
     if (failure)
       log_event(log_level::error, "cluster-stopped", {{"what", exception_text(failure)}});

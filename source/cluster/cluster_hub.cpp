@@ -40,7 +40,7 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
       core_([] { return std::chrono::steady_clock::now(); }),
       commands_(strand_),
       events_(strand_),
-      lease_(strand_, timing_, core_, [this] { perform(); }) {
+      lease_(io, strand_, timing_, core_, [this] { perform(); }) {
   const auto lost = [this](std::string_view why) {
     core_.lost(why);
     perform();
@@ -54,7 +54,6 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
     perform();
   });
   events_.on_lost(lost);
-  lease_.link().on_lost(lost);
   // A room's channel and this node's own come in on this one connection, in
   // the order Redis ran their publishes: that is what keeps a directed
   // message in its place among the room's events (docs/cluster.md).
@@ -116,7 +115,9 @@ asio::awaitable<bool> cluster_hub::connect_to_master() {
                               timing_.connect_timeout);
   };
   if (!co_await connect(commands_) || !*alive || !co_await connect(events_) || !*alive ||
-      !co_await connect(lease_.link()) || !*alive)
+      !co_await lease_.connect(master->host, master->port, config_.redis_password,
+                               timing_.connect_timeout) ||
+      !*alive)
     co_return false;
   // A replica (a demoted master, or one a Sentinel named before it was
   // promoted) must never be served on: it would take subscriptions, and with
@@ -179,7 +180,7 @@ asio::awaitable<bool> cluster_hub::join_cluster() {
 void cluster_hub::close_links() {
   commands_.close();
   events_.close();
-  lease_.link().close();
+  lease_.close();
 }
 
 void cluster_hub::retire_then_close() {
@@ -242,7 +243,7 @@ void cluster_hub::perform() {
       // The core has let every client go; the lease loop ends and the node
       // joins afresh.
       events_.close();
-      lease_.link().close();
+      lease_.close();
       retire_then_close();
     }
   }

@@ -21,7 +21,7 @@ namespace {
 
 using hub_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 
-void look_for_request(std::shared_ptr<boost::asio::steady_timer> timer, std::string path) {
+void look_for_request(const std::shared_ptr<boost::asio::steady_timer>& timer, std::string path) {
   timer->expires_after(std::chrono::milliseconds(100));
   timer->async_wait([timer, path = std::move(path)](const boost::system::error_code& error) {
     if (error)
@@ -42,7 +42,7 @@ void look_for_request(std::shared_ptr<boost::asio::steady_timer> timer, std::str
 
 }  // namespace
 
-void arm_hub_stall_hook(hub_strand hub) {
+void arm_hub_stall_hook(const hub_strand& hub) {
   const char* path = std::getenv("CTURN_DEBUG_STALL_HUB_FILE");
   if (path == nullptr || *path == '\0')
     return;
@@ -50,7 +50,7 @@ void arm_hub_stall_hook(hub_strand hub) {
   look_for_request(std::make_shared<boost::asio::steady_timer>(hub), path);
 }
 #else
-void arm_hub_stall_hook(boost::asio::strand<boost::asio::io_context::executor_type>) {}
+void arm_hub_stall_hook(const boost::asio::strand<boost::asio::io_context::executor_type>&) {}
 #endif
 
 }  // namespace cturn

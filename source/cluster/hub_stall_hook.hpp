@@ -15,6 +15,6 @@ namespace cturn {
 // for PATH every 100 ms; once it is there, it reads a number of
 // milliseconds from it, removes it and blocks the strand that long (logs
 // `debug-stall-hub ms=N` before, `debug-stall-hub-end` after).
-void arm_hub_stall_hook(boost::asio::strand<boost::asio::io_context::executor_type> hub);
+void arm_hub_stall_hook(const boost::asio::strand<boost::asio::io_context::executor_type>& hub);
 
 }  // namespace cturn

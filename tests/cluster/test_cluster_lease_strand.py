@@ -104,7 +104,8 @@ class BusyHub(ServerTestCase):
         await bob.expect_system("alice disconnected", timeout=(HUB_STUCK_AFTER + 2.0) * TIMEOUT_SCALE)
         after = time.monotonic() - started
         print(f"\nalice's name was let go {after:.2f} s after her node's hub got stuck")
-        self.assertGreater(after, HUB_STUCK_AFTER - 0.5)
+        # Not before the bound (a round early at most, and the log line seen late).
+        self.assertGreater(after, HUB_STUCK_AFTER - 1.0)
         again = await self.on(self.nodes[1], "alice")
         await again.join("lobby")
         await bob.expect_system("alice joined the room")

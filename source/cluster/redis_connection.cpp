@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -296,10 +297,12 @@ asio::awaitable<void> redis_connection::watch(std::shared_ptr<bool> alive) {
     // has a strand of its own (node_lease).
     const auto late = now - last_check - checks_.check_every;
     last_check = now;
+    // (Never past now: a reply read or a command sent just before this
+    // check, after the busy spell, is not pushed into the future.)
     if (late > checks_.check_every) {
       for (pending_reply& waiting : waiting_)
-        waiting.sent += late;
-      last_received_ += late;
+        waiting.sent = std::min(waiting.sent + late, now);
+      last_received_ = std::min(last_received_ + late, now);
     }
     // Bytes that keep coming (a backlog of pushes ahead of the reply) show
     // that Redis still talks on this link: the node is behind, not the link.

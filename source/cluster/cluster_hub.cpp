@@ -8,6 +8,7 @@
 #include <random>
 #include <utility>
 
+#include "cluster/hub_stall_hook.hpp"
 #include "cluster/scripts.hpp"
 #include "log.hpp"
 #include "net/use_tuple.hpp"
@@ -40,7 +41,7 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
             node_timing{.resume_window = config.resume_window}),
       commands_(strand_),
       events_(strand_),
-      lease_(strand_, timing_, core_, [this] { perform(); }) {
+      lease_(io, strand_, timing_, core_, [this] { perform(); }) {
   const auto lost = [this](std::string_view why) {
     core_.lost(why);
     perform();
@@ -54,7 +55,6 @@ cluster_hub::cluster_hub(asio::io_context& io, const server_config& config, clus
     perform();
   });
   events_.on_lost(lost);
-  lease_.link().on_lost(lost);
   // A room's channel and this node's own come in on this one connection, in
   // the order Redis ran their publishes: that is what keeps a directed
   // message in its place among the room's events (docs/cluster.md).
@@ -75,6 +75,7 @@ cluster_hub::~cluster_hub() {
 }
 
 void cluster_hub::start() {
+  arm_hub_stall_hook(strand_);
   asio::co_spawn(strand_, run(), [](const std::exception_ptr& failure) {
     if (failure)
       log_event(log_level::error, "cluster-stopped", {{"what", exception_text(failure)}});
@@ -115,7 +116,9 @@ asio::awaitable<bool> cluster_hub::connect_to_master() {
                               timing_.connect_timeout, config_.redis_user);
   };
   if (!co_await connect(commands_) || !*alive || !co_await connect(events_) || !*alive ||
-      !co_await connect(lease_.link()) || !*alive)
+      !co_await lease_.connect(master->host, master->port, config_.redis_password,
+                               timing_.connect_timeout) ||
+      !*alive)
     co_return false;
   // A replica (a demoted master, or one a Sentinel named before it was
   // promoted) must never be served on: it would take subscriptions, and with
@@ -178,7 +181,7 @@ asio::awaitable<bool> cluster_hub::join_cluster() {
 void cluster_hub::close_links() {
   commands_.close();
   events_.close();
-  lease_.link().close();
+  lease_.close();
 }
 
 void cluster_hub::retire_then_close() {
@@ -241,7 +244,7 @@ void cluster_hub::perform() {
       // The core has let every client go; the lease loop ends and the node
       // joins afresh.
       events_.close();
-      lease_.link().close();
+      lease_.close();
       retire_then_close();
     }
   }

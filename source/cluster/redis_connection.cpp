@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -130,6 +131,7 @@ asio::awaitable<bool> redis_connection::connect(const std::string& host, std::ui
     co_return false;
   deadline.cancel();
   established_ = true;
+  last_received_ = std::chrono::steady_clock::now();
   asio::co_spawn(strand_, watch(alive), asio::detached);
   co_return true;
 }
@@ -230,6 +232,7 @@ asio::awaitable<void> redis_connection::read_loop(std::shared_ptr<bool> alive) {
       co_return;
     if (error)
       co_return fail("read failed: " + error.message());
+    last_received_ = std::chrono::steady_clock::now();
     if (redisReaderFeed(reader_.get(), buffer.data(), received) != REDIS_OK)
       co_return fail("unreadable reply");
     for (;;) {
@@ -283,13 +286,31 @@ void redis_connection::fail(std::string_view why) {
 asio::awaitable<void> redis_connection::watch(std::shared_ptr<bool> alive) {
   const std::uint64_t generation = generation_;
   asio::steady_timer tick(strand_);
+  auto last_check = std::chrono::steady_clock::now();
   for (;;) {
     tick.expires_after(checks_.check_every);
     co_await tick.async_wait(use_tuple);
     if (!*alive || generation != generation_ || !open_)
       co_return;
     const auto now = std::chrono::steady_clock::now();
-    if (!waiting_.empty() && now - waiting_.front().sent > checks_.reply_deadline)
+    // A check that runs late found its strand busy (seconds of fan-out on
+    // the hub's): meanwhile the replies that came were not read either, so
+    // that time says nothing about the link and is not held against it.
+    // A link lost while its strand is busy is found by the lease, which
+    // has a strand of its own (node_lease).
+    const auto late = now - last_check - checks_.check_every;
+    last_check = now;
+    // (Never past now: a reply read or a command sent just before this
+    // check, after the busy spell, is not pushed into the future.)
+    if (late > checks_.check_every) {
+      for (pending_reply& waiting : waiting_)
+        waiting.sent = std::min(waiting.sent + late, now);
+      last_received_ = std::min(last_received_ + late, now);
+    }
+    // Bytes that keep coming (a backlog of pushes ahead of the reply) show
+    // that Redis still talks on this link: the node is behind, not the link.
+    if (!waiting_.empty() && now - waiting_.front().sent > checks_.reply_deadline &&
+        now - last_received_ > checks_.reply_deadline)
       co_return fail("no reply in time");
     if (waiting_.empty() && now - last_activity_ >= checks_.idle_ping)
       send({"PING"});

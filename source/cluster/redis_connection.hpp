@@ -26,7 +26,9 @@ struct redis_liveness {
   // A connection with no reply pending for this long sends a PING, also
   // in subscribed mode; this also keeps Redis's `timeout` from closing it.
   std::chrono::milliseconds idle_ping{500};
-  // A reply pending for longer than this is a lost connection.
+  // A reply pending for longer than this, while nothing at all was read
+  // for as long, is a lost connection. Time its strand spent elsewhere
+  // (a check that ran late) is not counted.
   std::chrono::milliseconds reply_deadline{2'000};
   // How often the two above are checked.
   std::chrono::milliseconds check_every{250};
@@ -105,8 +107,9 @@ class redis_connection {
   redis_liveness checks_;
   std::deque<pending_reply> waiting_;
   std::chrono::steady_clock::time_point last_activity_;
-  std::string output_;   // commands not yet handed to the socket
-  std::string writing_;  // the bytes of the write in flight
+  std::chrono::steady_clock::time_point last_received_;  // the last bytes read
+  std::string output_;                                   // commands not yet handed to the socket
+  std::string writing_;                                  // the bytes of the write in flight
   bool write_in_flight_ = false;
   bool open_ = false;
   bool established_ = false;  // connect() finished: a failure is news for on_lost

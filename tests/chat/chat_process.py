@@ -1,6 +1,7 @@
 """Runs scripts/chat on a pseudo-terminal, types into it and reads its screen
 (and the Node peer, on pipes), for the chat's integration tests."""
 
+import asyncio
 import codecs
 import fcntl
 import os
@@ -9,6 +10,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import tempfile
 import termios
 import threading
 import time
@@ -164,3 +166,33 @@ class NodePeer(_Output):
 def pattern(text):
     """A regex for a line that contains `text` literally."""
     return re.compile(".*" + re.escape(text) + ".*")
+
+
+class ChatUsers:
+    """For a unittest.IsolatedAsyncioTestCase: scripts/chat users, each with
+    a configuration directory of its own, killed at cleanup."""
+
+    async def registered_chat(self, name, port):
+        """scripts/chat on `port` as `name`, once the server granted the name."""
+        if not hasattr(self, "chat_home"):
+            self.chat_home = tempfile.TemporaryDirectory()
+            self.addCleanup(self.chat_home.cleanup)
+        process = ChatProcess(name, ["--port", str(port), "--username", name],
+                              os.path.join(self.chat_home.name, name))
+        self.addCleanup(process.kill)
+        await self.expect(process, f"[Server] Username set to: {name}")
+        return process
+
+    async def expect(self, process, *patterns):
+        return await asyncio.to_thread(process.expect_in_order, *patterns)
+
+    async def room_of_two(self, alice_port, bob_port):
+        """alice creates the room `lobby`, bob joins it; each has the other's key."""
+        alice = await self.registered_chat("alice", alice_port)
+        alice.type("/create lobby")
+        await self.expect(alice, "[System] alice created the room")
+        bob = await self.registered_chat("bob", bob_port)
+        bob.type("/join lobby")
+        await self.expect(bob, "[Key] Received public key from alice")
+        await self.expect(alice, "[Key] Received public key from bob")
+        return alice, bob

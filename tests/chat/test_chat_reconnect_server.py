@@ -6,13 +6,11 @@ token: that test is skipped, saying so, against a server that sends none."""
 
 import asyncio
 import json
-import os
 import re
 import socket
-import tempfile
 import unittest
 
-from chat_process import TIMEOUT, ChatProcess, pattern
+from chat_process import TIMEOUT, ChatUsers, pattern
 from cturn_testcase import ServerTestCase
 from server_process import ServerProcess
 
@@ -82,31 +80,9 @@ def welcome_has_resume(port):
     return "resume" in json.loads(line).get("body", {})
 
 
-class ReconnectToTheServer(ServerTestCase):
-    async def asyncSetUp(self):
-        await super().asyncSetUp()
-        self.home = tempfile.TemporaryDirectory()
-        self.addCleanup(self.home.cleanup)
-
-    async def chat(self, name, port=None):
-        process = ChatProcess(name, ["--port", str(port or self.server.port), "--username", name],
-                              os.path.join(self.home.name, name))
-        self.addCleanup(process.kill)
-        await self.expect(process, f"[Server] Username set to: {name}")
-        return process
-
-    async def expect(self, process, *patterns):
-        return await asyncio.to_thread(process.expect_in_order, *patterns)
-
+class ReconnectToTheServer(ChatUsers, ServerTestCase):
     async def room_of_two(self, alice_port=None):
-        alice = await self.chat("alice", alice_port)
-        alice.type("/create lobby")
-        await self.expect(alice, "[System] alice created the room")
-        bob = await self.chat("bob")
-        bob.type("/join lobby")
-        await self.expect(bob, "[Key] Received public key from alice")
-        await self.expect(alice, "[Key] Received public key from bob")
-        return alice, bob
+        return await super().room_of_two(alice_port or self.server.port, self.server.port)
 
     async def restart_server(self, graceful=False):
         """Stop the server (SIGKILL, or SIGTERM and a clean exit) and start a

@@ -248,6 +248,17 @@ class ComposeRedisAcl(ComposeRedisTestCase):
         reply = as_sentinel_admin(port, "GET", "cturn:probe")
         self.assertTrue(reply.startswith("NOPERM"), reply)
 
+    async def test_the_node_user_may_park_its_lease(self):
+        # A node stopped with SIGTERM parks its lease for the resume window
+        # with a bare PEXPIRE (source/cluster/node_lease.cpp); refused, the
+        # lease would run out after its 2 s and the window would be lost.
+        redis = await asyncio.to_thread(self.entrypoint().wait_ready)
+        port = redis.port
+        self.assertEqual(as_node(port, "SET", "cturn:probe", "1", "PX", "2000"), "OK")
+        self.assertEqual(as_node(port, "PEXPIRE", "cturn:probe", "10000"), 1)
+        reply = as_node(port, "PEXPIRE", "other", "10000")
+        self.assertTrue(reply.startswith("NOPERM"), reply)
+
     async def test_a_node_without_the_user_cannot_start_serving(self):
         redis = await asyncio.to_thread(self.entrypoint().wait_ready)
         node = ServerProcess(("--redis", redis.address),

@@ -117,7 +117,7 @@ asio::awaitable<bool> cluster_hub::connect_to_master() {
   };
   if (!co_await connect(commands_) || !*alive || !co_await connect(events_) || !*alive ||
       !co_await lease_.connect(master->host, master->port, config_.redis_password,
-                               timing_.connect_timeout) ||
+                               timing_.connect_timeout, config_.redis_user) ||
       !*alive)
     co_return false;
   // A replica (a demoted master, or one a Sentinel named before it was

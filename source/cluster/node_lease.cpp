@@ -37,16 +37,18 @@ node_lease::~node_lease() {
 
 asio::awaitable<bool> node_lease::connect(const std::string& host, std::uint16_t port,
                                           const std::string& password,
-                                          std::chrono::milliseconds timeout) {
-  co_return co_await asio::co_spawn(own_, connect_here(host, port, password, timeout),
+                                          std::chrono::milliseconds timeout,
+                                          const std::string& user) {
+  co_return co_await asio::co_spawn(own_, connect_here(host, port, password, timeout, user),
                                     asio::use_awaitable);
 }
 
 asio::awaitable<bool> node_lease::connect_here(std::string host, std::uint16_t port,
                                                std::string password,
-                                               std::chrono::milliseconds timeout) {
+                                               std::chrono::milliseconds timeout,
+                                               std::string user) {
   ended_because_.clear();
-  co_return co_await link_.connect(host, port, password, timeout);
+  co_return co_await link_.connect(host, port, password, timeout, user);
 }
 
 void node_lease::close() {

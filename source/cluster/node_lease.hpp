@@ -62,9 +62,10 @@ class node_lease {
   node_lease& operator=(const node_lease&) = delete;
 
   // Connects the lease's link on the lease's strand; awaited from the hub's.
+  // `user` as for redis_connection::connect.
   boost::asio::awaitable<bool> connect(const std::string& host, std::uint16_t port,
                                        const std::string& password,
-                                       std::chrono::milliseconds timeout);
+                                       std::chrono::milliseconds timeout, const std::string& user);
   // Closes the link (on the lease's strand) and ends keep().
   void close();
 
@@ -80,8 +81,8 @@ class node_lease {
 
  private:
   boost::asio::awaitable<bool> connect_here(std::string host, std::uint16_t port,
-                                            std::string password,
-                                            std::chrono::milliseconds timeout);
+                                            std::string password, std::chrono::milliseconds timeout,
+                                            std::string user);
   // The keeper, on the lease's strand: returns why the node must give up,
   // or nothing when the hub closed the link.
   boost::asio::awaitable<std::string> keep_on_own_strand(std::string node);
@@ -95,10 +96,10 @@ class node_lease {
   cluster_timing timing_;
   node_core& core_;
   std::function<void()> perform_;
-  redis_connection link_;                               // on own_
-  boost::asio::steady_timer round_;                     // on own_
-  std::string ended_because_;                           // on own_
-  bool parked_ = false;  // on own_: the node stops, its lease runs out by park()
+  redis_connection link_;            // on own_
+  boost::asio::steady_timer round_;  // on own_
+  std::string ended_because_;        // on own_
+  bool parked_ = false;              // on own_: the node stops, its lease runs out by park()
   std::chrono::steady_clock::time_point last_renewal_;  // on own_
   std::atomic<bool> tick_pending_{false};
   std::atomic<std::chrono::steady_clock::time_point> hub_answered_{};

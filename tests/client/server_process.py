@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import tls_material
 from cturn_client import TIMEOUT_SCALE
@@ -53,6 +54,20 @@ def sanitizer_of(binary):
     except OSError:
         return None
 
+
+
+def all_threads_stopped(pid):
+    """Whether every thread of `pid` is in state T (stopped) or t (traced)."""
+    task = f"/proc/{pid}/task"
+    for tid in os.listdir(task):
+        try:
+            with open(f"{task}/{tid}/stat") as stat:
+                state = stat.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+        if state not in ("T", "t"):
+            return False
+    return True
 
 class ServerProcess:
     """One server process. `flags` are appended to the fixed bind/port/threads
@@ -159,8 +174,15 @@ class ServerProcess:
 
     def pause(self):
         """SIGSTOP: the process stays, silent, as a node in a long GC pause or
-        a stopped VM would (resume() goes on)."""
+        a stopped VM would (resume() goes on). Returns once every thread is
+        stopped: the signal is delivered asynchronously, and a line sent
+        before that would be served by a node that was still running."""
         os.kill(self._proc.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while not all_threads_stopped(self._proc.pid):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"pid {self._proc.pid} did not stop within 5 s")
+            time.sleep(0.001)
 
     def resume(self):
         os.kill(self._proc.pid, signal.SIGCONT)

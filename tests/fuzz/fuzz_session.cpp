@@ -292,6 +292,15 @@ class harness {
                        [&](const slot& s) { return s.connected && s.room == room; });
   }
 
+  // `create` refuses a room that looks like one that exists; `join` wants
+  // the exact name.
+  bool room_look_alike_exists(const std::string& room) const {
+    const std::string skeleton = cturn::confusable_skeleton(room);
+    return std::any_of(slots_.begin(), slots_.end(), [&](const slot& s) {
+      return s.connected && s.room && cturn::confusable_skeleton(*s.room) == skeleton;
+    });
+  }
+
   // Members of `room` in order of entry.
   std::vector<slot*> members(const std::string& room) {
     std::vector<slot*> out;
@@ -350,7 +359,7 @@ class harness {
       const auto room = cturn::normalize_room_name(command->name);
       if (!room)
         return reject(s, room.error());
-      if (room_exists(*room))
+      if (room_look_alike_exists(*room))
         return reject(s, cturn::protocol_error::room_exists);
       enter(s, *room);
       expect(s, cturn::encode_welcome("Created and joined room: " + *room));

@@ -4,13 +4,17 @@ one room through its balancer: docs/cluster.md's "Rolling upgrade of the
 Compose cluster", performed.
 
     compose-rolling-restart.py --port PORT --replace CMD --states CMD
-        [--host HOST] [--tls-ca FILE] [--window SECONDS] NODE...
+        [--ready CMD] [--host HOST] [--tls-ca FILE] [--window SECONDS] NODE...
 
 --replace CMD replaces one node (the shell command, run by bash, with {node}
     standing for the node's name; .ci/docker-test gives Compose's
     `up -d --no-deps --no-build --force-recreate {node}`).
 --states CMD prints the balancer's view, one "NODE STATUS" line per server
     (HAProxy's status page; `UP` when it routes to the node).
+--ready CMD succeeds once the new node serves ({node} as above; .ci/docker-test
+    looks for `cluster-ready` in the new container's log). Waited for before
+    the balancer's UP, which may still be its view of the old node when the
+    replacement was quicker than its checks.
 --tls-ca FILE: the first user speaks TLS, checked against FILE; the second
     plain TCP, as the original client does.
 
@@ -98,6 +102,12 @@ class Run:
 
     def wait_routed(self, node, since):
         deadline = time.monotonic() + ROUTED_TIMEOUT
+        while self.args.ready and time.monotonic() < deadline:
+            ready = subprocess.run(self.args.ready.format(node=node), shell=True,
+                                   executable="/bin/bash", capture_output=True, check=False)
+            if ready.returncode == 0:
+                break
+            time.sleep(0.5)
         while time.monotonic() < deadline:
             states = self.states()
             # Exactly UP: "UP 1/2" is a node whose checks began to fail.
@@ -199,6 +209,7 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--replace", required=True)
     parser.add_argument("--states", required=True)
+    parser.add_argument("--ready")
     parser.add_argument("--tls-ca")
     parser.add_argument("--window", type=float, default=10.0)
     parser.add_argument("nodes", nargs="+")

@@ -210,6 +210,13 @@ void cluster_hub::update_levels() {
 
 void cluster_hub::perform() {
   for (node_action_t& action : core_.take_actions()) {
+    if (auto* publish = std::get_if<node_action::publish>(&action)) {
+      queue_publish(*publish);
+      continue;
+    }
+    // Whatever comes after a message on the commands link comes after it
+    // in Redis too: the batch goes first.
+    flush_publishes();
     if (auto* call = std::get_if<node_action::call>(&action)) {
       const std::vector<std::string_view> arguments(call->arguments.begin(), call->arguments.end());
       commands_.send(arguments,
@@ -222,13 +229,6 @@ void cluster_hub::perform() {
     } else if (auto* send = std::get_if<node_action::send>(&action)) {
       const std::vector<std::string_view> arguments(send->arguments.begin(), send->arguments.end());
       commands_.send(arguments);
-    } else if (auto* publish = std::get_if<node_action::publish>(&action)) {
-      if (publish->to)
-        commands_.send({"EVALSHA", publish_sha_, "0", core_.node(), publish->sender, publish->room,
-                        publish->payload, *publish->to});
-      else
-        commands_.send({"EVALSHA", publish_sha_, "0", core_.node(), publish->sender, publish->room,
-                        publish->payload});
     } else if (auto* subscribe = std::get_if<node_action::subscribe>(&action)) {
       const std::string channel = scripts::channel_of(subscribe->room);
       events_.send({"SUBSCRIBE", channel}, [this, alive = alive_, room = std::move(subscribe->room),
@@ -251,6 +251,31 @@ void cluster_hub::perform() {
   // Messages, the bulk, change no gauge; entries, exits and names do.
   if (core_.take_levels_changed())
     update_levels();
+}
+
+// Messages of one turn of the strand go to Redis in one script call: the
+// flush is posted behind whatever the strand already has queued (other
+// clients' lines, events), so under load a batch gathers many of them.
+void cluster_hub::queue_publish(const node_action::publish& publish) {
+  publishes_.add(publish.sender, publish.room, publish.payload, publish.to);
+  if (publishes_.full())
+    return flush_publishes();
+  if (publish_flush_posted_)
+    return;
+  publish_flush_posted_ = true;
+  asio::post(strand_, [this, alive = alive_] {
+    if (!*alive)
+      return;
+    publish_flush_posted_ = false;
+    flush_publishes();
+  });
+}
+
+void cluster_hub::flush_publishes() {
+  if (publishes_.empty())
+    return;
+  const std::vector<std::string> call = publishes_.take_call(publish_sha_, core_.node());
+  commands_.send(std::vector<std::string_view>(call.begin(), call.end()));
 }
 
 // Runs on the strand: the core is single-threaded.

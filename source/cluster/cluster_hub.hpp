@@ -12,6 +12,7 @@
 
 #include "cluster/node_core.hpp"
 #include "cluster/node_lease.hpp"
+#include "cluster/publish_batch.hpp"
 #include "cluster/redis_connection.hpp"
 #include "cluster/redis_endpoint.hpp"
 #include "cluster/room_event.hpp"
@@ -71,6 +72,10 @@ class cluster_hub final : public hub_port {
   template <typename Input>
   void post(Input input);
   void perform();
+  // Messages wait in publishes_ for the end of the strand's turn, or until
+  // the batch is full or another command must follow them.
+  void queue_publish(const node_action::publish& publish);
+  void flush_publishes();
   void close_links();
   // After giving up: retires the node id on the commands link, then closes it.
   void retire_then_close();
@@ -88,6 +93,8 @@ class cluster_hub final : public hub_port {
   bool shutting_down_ = false;
   std::string previous_node_;
   std::string publish_sha_;  // scripts::publish_message, loaded by join_cluster
+  publish_batch publishes_;
+  bool publish_flush_posted_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::atomic<bool> serving_{false};
   std::atomic<std::size_t> users_{0};

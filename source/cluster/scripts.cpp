@@ -114,36 +114,57 @@ std::string with_prelude(const char* body) {
 // in `keys`, and pasted in here.
 std::string bare_publish_message() {
   std::string script = R"lua(
-local node, name, room, payload = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
--- The fence: checked by Redis in the step that publishes, so that a message
--- a node sent before the cluster gave it up (bytes that reach Redis late,
--- after a pause or a partition) cannot speak for the name's next holder.
--- The holder is enough: the cluster announces a holder gone (`disconnected`)
--- in the step that deletes the name, so while the name is still the node's
--- nothing has been announced.
--- A name a resume moved to another node while this node's lease lives:
--- the node drops that client, and only that one (moved_away in the prelude).
-local holder_now = redis.call('GET', '@user@' .. name)
-if holder_now ~= node then
-  if holder_now and redis.call('EXISTS', '@lease@' .. node) == 1 then
-    error({err = 'CTURN-NAME-MOVED'})
+-- ARGV: node, then sender, room, payload, recipient ('' for the whole room)
+-- for each message of the batch, in the order the node sent them.
+local node = ARGV[1]
+-- Who holds a name does not change while the script runs: asked once per
+-- name and batch.
+local holders = {}
+local function holder_of(name)
+  local holder = holders[name]
+  if holder == nil then
+    holder = redis.call('GET', '@user@' .. name)
+    holders[name] = holder
   end
-  error({err = 'CTURN-LEASE-LOST'})
+  return holder
 end
--- A directed message goes to its recipient's node alone, on that node's
--- channel, with the room in front. It is published in this same step, so it
--- takes the same place among the room's events as it would on the room's
--- channel: a node reads its channel and the room's on one connection, in
--- the order Redis ran the publishes (docs/cluster.md, "One order per room").
--- A name no node holds has no one to deliver to, as a non-member has not.
-if #ARGV >= 5 then
-  local holder = redis.call('GET', '@user@' .. ARGV[5])
-  if holder then
-    redis.call('PUBLISH', '@node_channel@' .. holder, room .. '\n' .. payload)
+local moved = false
+for i = 2, #ARGV, 4 do
+  local name, room, payload, to = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  -- The fence: checked by Redis in the step that publishes, so that a
+  -- message a node sent before the cluster gave it up (bytes that reach
+  -- Redis late, after a pause or a partition) cannot speak for the name's
+  -- next holder. The holder is enough: the cluster announces a holder gone
+  -- (`disconnected`) in the step that deletes the name, so while the name
+  -- is still the node's nothing has been announced.
+  local holder_now = holder_of(name)
+  if holder_now ~= node then
+    -- A name a resume moved to another node while this node's lease lives:
+    -- that message is dropped, the batch's others are not, and the node
+    -- drops that client (moved_away in the prelude) when told at the end.
+    if not holder_now or redis.call('EXISTS', '@lease@' .. node) == 0 then
+      error({err = 'CTURN-LEASE-LOST'})
+    end
+    moved = true
+  elseif to ~= '' then
+    -- A directed message goes to its recipient's node alone, on that
+    -- node's channel, with the room in front. It is published in this same
+    -- step, so it takes the same place among the room's events as it would
+    -- on the room's channel: a node reads its channel and the room's on one
+    -- connection, in the order Redis ran the publishes (docs/cluster.md,
+    -- "One order per room"). A name no node holds has no one to deliver
+    -- to, as a non-member has not.
+    local holder = holder_of(to)
+    if holder then
+      redis.call('PUBLISH', '@node_channel@' .. holder, room .. '\n' .. payload)
+    end
+  else
+    redis.call('PUBLISH', '@room_channel@' .. room, payload)
   end
-  return 1
 end
-redis.call('PUBLISH', '@room_channel@' .. room, payload)
+if moved then
+  error({err = 'CTURN-NAME-MOVED'})
+end
 return 1
 )lua";
   const auto paste = [&script](std::string_view placeholder, std::string_view prefix) {

@@ -71,10 +71,13 @@ extern const std::string create_room;
 extern const std::string join_room;
 // ARGV: node, name. 1 left, 0 in no room.
 extern const std::string leave_room;
-// ARGV: node, name, room, payload [, recipient]. If `node` still holds
-// `name`, publishes the message event on the room's channel, or, with a
-// recipient, `room \n payload` on the channel of the recipient's node (and
-// nothing when no node holds that name); else the error lease_lost.
+// ARGV: node, then name, room, payload, recipient per message (a batch,
+// publish_batch). For each, in order: if `node` still holds `name`,
+// publishes the message event on the room's channel, or, with a recipient
+// (not empty), `room \n payload` on the channel of the recipient's node (and
+// nothing when no node holds that name). A name a resume moved elsewhere
+// while the node's lease lives skips its message, and the batch ends with
+// the error name_moved; otherwise the error lease_lost, at once.
 extern const std::string publish_message;
 // ARGV: node, name. Forgets the name, leaving its room (`disconnected`).
 extern const std::string drop_name;

@@ -67,7 +67,7 @@ void append_timestamp(std::string& out) {
 }
 
 std::string format_line(log_level level, std::string_view event,
-                        std::initializer_list<log_field> fields) {
+                        std::span<const log_field> fields) {
   std::string line;
   line.reserve(128);
   append_timestamp(line);
@@ -144,8 +144,10 @@ class log_writer {
       }
       write_out(batch);
       batch.clear();
-      if (dropped > 0)
-        write_out(format_line(log_level::warn, "log-dropped", {{"count", dropped}}));
+      if (dropped > 0) {
+        const log_field count("count", dropped);
+        write_out(format_line(log_level::warn, "log-dropped", {&count, 1}));
+      }
     }
   }
 
@@ -216,6 +218,11 @@ std::string exception_text(const std::exception_ptr& failure) {
 
 void log_event(log_level level, std::string_view event,
                std::initializer_list<log_field> fields) noexcept {
+  log_event(level, event, std::span<const log_field>(fields.begin(), fields.size()));
+}
+
+void log_event(log_level level, std::string_view event,
+               std::span<const log_field> fields) noexcept {
   if (!log_enabled(level))
     return;
   try {

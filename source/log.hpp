@@ -4,6 +4,7 @@
 #include <exception>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,8 @@ struct log_field {
 // follows once the writer has made room again.
 void log_event(log_level level, std::string_view event,
                std::initializer_list<log_field> fields = {}) noexcept;
+// The same, for fields kept for later (see chatter_log).
+void log_event(log_level level, std::string_view event, std::span<const log_field> fields) noexcept;
 
 // What a caught exception says, for a log field ("unknown" when it is not a
 // std::exception).

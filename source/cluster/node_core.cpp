@@ -154,8 +154,8 @@ void node_core::finish_claim(client_state& client, const redis_reply& reply) {
   client.name = std::move(claim.name);
   names_[client.name] = &client;
   levels_changed_ = true;
-  log_event(chatter_level(*client.owner), "username",
-            {{"id", client.owner->connection_id()}, {"user", client.name}});
+  client.owner->log_chatter(chatter_event::username,
+                            {{"id", client.owner->connection_id()}, {"user", client.name}});
   client.owner->deliver(
       encode_welcome_with_resume(notice_text(notice::username_set, client.name), token));
   client.owner->registered();
@@ -176,8 +176,8 @@ void node_core::finish_takeover(client_state& client, const redis_reply& reply) 
   client.name = std::move(claim.name);
   names_[client.name] = &client;
   levels_changed_ = true;
-  log_event(log_level::info, "resume",
-            {{"id", client.owner->connection_id()}, {"user", client.name}});
+  client.owner->log_chatter(chatter_event::resume,
+                            {{"id", client.owner->connection_id()}, {"user", client.name}});
   client.owner->deliver(
       encode_welcome_with_resume(notice_text(notice::username_set, client.name), token));
   client.owner->registered();
@@ -225,8 +225,8 @@ void node_core::drop_taken_over(client_state& client) {
   }
   if (const auto held = names_.find(client.name); held != names_.end() && held->second == &client)
     names_.erase(held);
-  log_event(log_level::info, "resumed-elsewhere",
-            {{"id", self->connection_id()}, {"user", client.name}});
+  self->log_chatter(chatter_event::resumed_elsewhere,
+                    {{"id", self->connection_id()}, {"user", client.name}});
   clients_.erase(self.get());
   levels_changed_ = true;
   self->deliver(encode_notice(notice::resumed_elsewhere));
@@ -649,8 +649,9 @@ void node_core::give_up(std::string_view why) {
     client.owner->close_after_flush();
     if (client.done)
       batches_done.push_back(std::move(client.done));
-    log_event(chatter_level(*client.owner), "disconnect",
-              {{"id", client.owner->connection_id()}, {"user", client.name}, {"reason", why}});
+    client.owner->log_chatter(
+        chatter_event::disconnect,
+        {{"id", client.owner->connection_id()}, {"user", client.name}, {"reason", why}});
   }
   clients_.clear();
   names_.clear();
@@ -684,8 +685,8 @@ void node_core::forget(client_state& client, std::string_view reason) {
   }
   clients_.erase(self.get());
   levels_changed_ = true;
-  log_event(chatter_level(*self), "disconnect",
-            {{"id", self->connection_id()}, {"user", name}, {"reason", reason}});
+  self->log_chatter(chatter_event::disconnect,
+                    {{"id", self->connection_id()}, {"user", name}, {"reason", reason}});
   if (done)
     done();
 }

@@ -1,11 +1,32 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <string_view>
 
 #include "log.hpp"
 #include "protocol/encode.hpp"
 
 namespace cturn {
+
+// The lines the hubs log about one client's comings and goings.
+enum class chatter_event { username, resume, resumed_elsewhere, turned_away, disconnect };
+
+constexpr std::string_view event_name(chatter_event event) noexcept {
+  switch (event) {
+    case chatter_event::username:
+      return "username";
+    case chatter_event::resume:
+      return "resume";
+    case chatter_event::resumed_elsewhere:
+      return "resumed-elsewhere";
+    case chatter_event::turned_away:
+      return "turned-away";
+    case chatter_event::disconnect:
+      return "disconnect";
+  }
+  return "?";
+}
 
 // A connected client as the room hub sees it. The server's sessions implement
 // it; unit tests use a recording fake. The hub calls these from its strand.
@@ -26,19 +47,17 @@ class participant {
   // connection idles). Must not call back into the hub.
   virtual void registered() noexcept {}
 
-  // A load balancer's health check (a PROXY LOCAL or UNKNOWN connection):
-  // the hub logs its username and its disconnect at debug, as the session
-  // does its connect; the checks are counted in a metric instead, since a
-  // check every two seconds per node would otherwise fill the log.
-  virtual bool is_health_check() const noexcept { return false; }
+  // Logs a line of the client's comings and goings (the session's own
+  // `connect` is one too). The participant picks the level: a session logs a
+  // health check's lines at debug and holds them back while it cannot tell
+  // yet (its chatter_log), so that a check every two seconds per node
+  // does not fill the log. Must not call back into the hub.
+  virtual void log_chatter(chatter_event event, std::initializer_list<log_field> fields) noexcept {
+    log_event(log_level::info, event_name(event), fields);
+  }
 
  protected:
   ~participant() = default;
 };
-
-// The level of the lines a client's arrival and departure leave in the log.
-inline log_level chatter_level(const participant& client) noexcept {
-  return client.is_health_check() ? log_level::debug : log_level::info;
-}
 
 }  // namespace cturn

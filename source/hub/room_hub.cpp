@@ -59,8 +59,8 @@ void room_hub::disconnect(participant& client, disconnect_reason reason) {
 room_hub::departure room_hub::remove_client(client_map::iterator found) noexcept {
   client_state& state = found->second;
   departure gone;
+  gone.self = state.self;
   gone.id = state.self->connection_id();
-  gone.log_level = chatter_level(*state.self);
   gone.username = std::move(state.name);
   if (state.room != nullptr)
     gone.remaining = detach_from_room(state, gone.deleted_room);
@@ -76,8 +76,8 @@ void room_hub::announce(const departure& gone, std::string_view reason) {
   if (gone.remaining != nullptr || !gone.deleted_room.empty())
     announce_exit(gone.remaining, gone.deleted_room, gone.username,
                   room_fanout::exit_kind::disconnected, nullptr);
-  log_event(gone.log_level, "disconnect",
-            {{"id", gone.id}, {"user", gone.username}, {"reason", reason}});
+  gone.self->log_chatter(chatter_event::disconnect,
+                         {{"id", gone.id}, {"user", gone.username}, {"reason", reason}});
 }
 
 void room_hub::shutdown() {
@@ -131,7 +131,7 @@ void room_hub::on_command(client_state& client, set_username& request) {
   client.skeleton = std::move(claim->skeleton);
   client.public_key_frame = std::move(claim->key_frame);
   client.resume = token.digest;
-  log_event(chatter_level(self), "username", {{"id", self.connection_id()}, {"user", client.name}});
+  self.log_chatter(chatter_event::username, {{"id", self.connection_id()}, {"user", client.name}});
   self.deliver(welcome);
   self.registered();
 }
@@ -187,10 +187,12 @@ void room_hub::take_over(client_state& client, client_map::iterator holder, name
     room_fanout::take_place(*room, client, &old);  // its place: the old one's, found
   clients_.erase(holder);
 
-  log_event(log_level::info, "resume",
-            {{"id", self.connection_id()}, {"user", client.name}, {"replaced", ghost_id}});
+  // The ghost first: its close lets out any lines it still holds back
+  // (participant::log_chatter), before this line names it.
   ghost.deliver(farewell);
   ghost.close_after_flush();
+  self.log_chatter(chatter_event::resume,
+                   {{"id", self.connection_id()}, {"user", client.name}, {"replaced", ghost_id}});
   self.deliver(welcome);
   self.registered();
   if (room != nullptr)

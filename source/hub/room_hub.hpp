@@ -119,11 +119,11 @@ class room_hub {
 
   // What is left to tell once a client is gone.
   struct departure {
+    participant* self = nullptr;  // alive for the call that removed it
     std::uint64_t id = 0;
     std::string username;
     local_room* remaining = nullptr;  // its room, if members remain
     std::string deleted_room;         // its room's name, if it was the last member
-    cturn::log_level log_level = cturn::log_level::info;  // chatter_level()
   };
   // Removes every trace of the client with operations that cannot fail.
   departure remove_client(client_map::iterator found) noexcept;

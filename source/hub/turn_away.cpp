@@ -8,9 +8,9 @@ namespace cturn {
 void turn_away(participant& client, metrics::rejection why) {
   const bool shutting_down = why == metrics::rejection::shutting_down;
   metrics::local().rejected[static_cast<std::size_t>(why)].add();
-  log_event(log_level::info, "turned-away",
-            {{"id", client.connection_id()},
-             {"reason", shutting_down ? "shutting down" : "redis unavailable"}});
+  client.log_chatter(chatter_event::turned_away,
+                     {{"id", client.connection_id()},
+                      {"reason", shutting_down ? "shutting down" : "redis unavailable"}});
   client.deliver(encode_notice(shutting_down ? notice::shutting_down : notice::unavailable));
   client.close_after_flush();
 }

@@ -46,6 +46,10 @@ constexpr char tls_handshake_record = 0x16;
 constexpr std::size_t tls_record_bytes = 16 * 1024;
 // Once our close_notify is out, how long the client may take to close.
 constexpr auto tls_close_linger = std::chrono::seconds(1);
+// How long a connection may be a protocol probe: its arrival lines wait this
+// long at most. A probe (--check, a load balancer's check) closes within
+// milliseconds of its welcome; an idle session's lines show 2 s late.
+constexpr auto probe_window = std::chrono::seconds(2);
 
 disconnect_reason describe(const boost::system::error_code& error) {
   if (error == asio::error::eof)
@@ -77,6 +81,7 @@ session::session(tcp::socket socket, hub_port& hub, const server_config& config,
       config_(config),
       id_(admitted.id),
       admitted_(std::move(admitted)),
+      chatter_(is_proxy_health_check(admitted_)),
       budget_(budget),
       tls_identities_(tls),
       limiter_(config.rate_limit, config.rate_burst, rate_limiter::clock::now()),
@@ -104,14 +109,22 @@ void session::begin() {
     metrics::local()
         .health_checks[static_cast<std::size_t>(metrics::health_check_kind::proxy_local)]
         .add();
-    log_event(log_level::debug, "connect",
-              {{"id", id_}, {"peer", text_of(admitted_.client)}, {"check", "proxy-local"}});
-  } else if (admitted_.proxy) {
-    log_event(
-        log_level::info, "connect",
-        {{"id", id_}, {"peer", text_of(admitted_.client)}, {"via", text_of(*admitted_.proxy)}});
+    chatter_.arrive("connect",
+                    {{"id", id_}, {"peer", text_of(admitted_.client)}, {"check", "proxy-local"}});
   } else {
-    log_event(log_level::info, "connect", {{"id", id_}, {"peer", text_of(admitted_.client)}});
+    if (admitted_.proxy)
+      chatter_.arrive(
+          "connect",
+          {{"id", id_}, {"peer", text_of(admitted_.client)}, {"via", text_of(*admitted_.proxy)}});
+    else
+      chatter_.arrive("connect", {{"id", id_}, {"peer", text_of(admitted_.client)}});
+    probe_window_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), probe_window);
+    probe_window_->async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+      if (error)
+        return;
+      self->chatter_.settle();
+      self->probe_window_.reset();
+    });
   }
 
   hub_.connect(shared_from_this());
@@ -150,8 +163,8 @@ void session::spawn(asio::awaitable<void> task) {
   const auto on_exit = [self = shared_from_this()](const std::exception_ptr& failure) {
     if (!failure)
       return;
-    log_event(log_level::error, "session-error",
-              {{"id", self->id_}, {"what", exception_text(failure)}});
+    self->chatter_.log(log_level::error, "session-error",
+                       {{"id", self->id_}, {"what", exception_text(failure)}});
     self->stop(disconnect_reason::internal_error);
   };
   asio::co_spawn(socket_.get_executor(), std::move(task),
@@ -234,8 +247,12 @@ asio::awaitable<void> session::read_available() {
       if (batch_.back())
         metrics::local().commands[batch_.back()->index()].add();
       const bool username = batch_.back() && std::holds_alternative<set_username>(*batch_.back());
-      shape_ = shape_ == probe_shape::nothing && username ? probe_shape::username_only
-                                                          : probe_shape::more;
+      if (shape_ == probe_shape::nothing && username) {
+        shape_ = probe_shape::username_only;
+      } else if (shape_ != probe_shape::more) {
+        shape_ = probe_shape::more;  // a second command, or not a username: no probe
+        chatter_.settle();
+      }
     }
     co_await submit(arrived);
     if (stopped_)
@@ -296,8 +313,8 @@ asio::awaitable<void> session::handshake() {
         metrics::local()
             .connections_by_transport[static_cast<std::size_t>(metrics::transport::tls)]
             .add();
-        log_event(log_level::info, "tls",
-                  {{"id", id_}, {"version", tls_->version()}, {"cipher", tls_->cipher()}});
+        chatter_.arrive("tls",
+                        {{"id", id_}, {"version", tls_->version()}, {"cipher", tls_->cipher()}});
         if (std::exchange(writer_deferred_, false))
           write_queued();
         co_return;
@@ -321,8 +338,8 @@ asio::awaitable<void> session::handshake() {
 
 void session::fail_handshake(metrics::handshake_failure why, std::string_view detail) {
   metrics::local().tls_handshake_failures[static_cast<std::size_t>(why)].add();
-  log_event(log_level::info, "tls-handshake-failed",
-            {{"id", id_}, {"reason", metrics::label_of(why)}, {"why", detail}});
+  chatter_.log(log_level::info, "tls-handshake-failed",
+               {{"id", id_}, {"reason", metrics::label_of(why)}, {"why", detail}});
   stop(why == metrics::handshake_failure::not_offered ? disconnect_reason::tls_not_offered
                                                       : disconnect_reason::tls_handshake_failed);
 }
@@ -535,7 +552,7 @@ void session::deliver(const frame& bytes) noexcept {
   try {
     if (dropped) {
       metrics::local().slow_consumers.add();
-      log_event(log_level::warn, "slow-consumer", {{"id", id_}});
+      chatter_.log(log_level::warn, "slow-consumer", {{"id", id_}});
       asio::post(socket_.get_executor(),
                  [self = shared_from_this()] { self->stop(disconnect_reason::slow_consumer); });
     } else if (start_writer) {
@@ -548,8 +565,10 @@ void session::deliver(const frame& bytes) noexcept {
   }
 }
 
-bool session::is_health_check() const noexcept {
-  return is_proxy_health_check(admitted_);
+void session::log_chatter(chatter_event event, std::initializer_list<log_field> fields) noexcept {
+  if (event == chatter_event::username)
+    return chatter_.arrive(event_name(event), fields, true);
+  chatter_.log(log_level::info, event_name(event), fields);
 }
 
 std::size_t session::queued_output_bytes() const noexcept {
@@ -562,8 +581,8 @@ void session::shed() noexcept {
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
       if (self->stopped_)
         return;
-      log_event(log_level::warn, "shed",
-                {{"id", self->id_}, {"queued_bytes", self->queued_output_bytes()}});
+      self->chatter_.log(log_level::warn, "shed",
+                         {{"id", self->id_}, {"queued_bytes", self->queued_output_bytes()}});
       self->stop(disconnect_reason::over_output_budget);
     });
   } catch (...) {
@@ -580,6 +599,8 @@ void session::close_after_flush() {
     close_requested_ = true;
     start_writer = !std::exchange(writer_running_, true);
   }
+  // Closed by the server: no probe. Its lines go out before the hub's next.
+  chatter_.settle();
   asio::post(socket_.get_executor(), [self = shared_from_this(), start_writer] {
     if (!self->stop_reason_)
       self->stop_reason_ = disconnect_reason::closed_by_server;
@@ -620,12 +641,14 @@ void session::stop(disconnect_reason reason) {
     stop_reason_ = reason;
   const metrics::disconnect_label label = metrics::label_of_reason(*stop_reason_);
   metrics::local().disconnects[static_cast<std::size_t>(label)].add();
-  // A username, then the client closed: what a protocol health check does.
-  if (shape_ == probe_shape::username_only && !is_proxy_health_check(admitted_) &&
-      (label == metrics::disconnect_label::eof || label == metrics::disconnect_label::reset))
+  // A username, its welcome, then the client closed: what a protocol health
+  // check does. Its lines go out at debug, before the hub's `disconnect`.
+  if (chatter_.end(label == metrics::disconnect_label::eof ||
+                   label == metrics::disconnect_label::reset))
     metrics::local()
         .health_checks[static_cast<std::size_t>(metrics::health_check_kind::probe)]
         .add();
+  probe_window_.reset();
   {
     const std::lock_guard lock(queue_mutex_);
     accepting_ = false;

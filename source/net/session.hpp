@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "hub/participant.hpp"
 #include "metrics/metrics.hpp"
 #include "net/admission.hpp"
+#include "net/chatter_log.hpp"
 #include "net/output_budget.hpp"
 #include "net/rate_limiter.hpp"
 #include "net/tls_stream.hpp"
@@ -59,7 +61,7 @@ class session final : public participant,
   void close_after_flush() override;
   std::uint64_t connection_id() const override { return id_; }
   void registered() noexcept override;
-  bool is_health_check() const noexcept override;
+  void log_chatter(chatter_event event, std::initializer_list<log_field> fields) noexcept override;
 
   std::size_t queued_output_bytes() const noexcept override;
   void shed() noexcept override;
@@ -102,15 +104,18 @@ class session final : public participant,
   const server_config& config_;
   const std::uint64_t id_;
   admission admitted_;
+  chatter_log chatter_;
   output_budget* budget_;
   // The username timeout, then the close deadline; none while neither runs.
   std::unique_ptr<boost::asio::steady_timer> deadline_;
   std::optional<disconnect_reason> stop_reason_;  // the first reason wins
   bool stopped_ = false;
   bool awaiting_username_ = false;  // deadline_ is the username timeout
-  // What the client has sent so far, as far as telling a health check goes.
+  // What the client has sent so far, as far as telling a probe goes.
   enum class probe_shape : std::uint8_t { nothing, username_only, more };
   probe_shape shape_ = probe_shape::nothing;
+  // Until it ends, the connection may still be a probe (chatter_log).
+  std::unique_ptr<boost::asio::steady_timer> probe_window_;
 
   // TLS, once the first byte asked for it; see tls_stream.
   const tls_identity_store* tls_identities_;

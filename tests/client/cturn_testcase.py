@@ -122,7 +122,9 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
         """Wait until the server has handled the disconnect of each of `clients`
         (made by connect(), or AdversaryTestCase.raw()): the hub logs
         `disconnect` after it has queued every frame the disconnect causes, so
-        this is the barrier of a client that can no longer send one."""
+        this is the barrier of a client that can no longer send one. (A client
+        that only registered and quit logs at debug, like a health check: the
+        servers here log at debug unless a test picks another level.)"""
         for client in clients:
             node = getattr(client, "node", self.server)
             connected = await asyncio.to_thread(

@@ -82,8 +82,14 @@ class ServerProcess:
             raise RuntimeError("set CTURN_SERVER_BINARY to the cturn-server binary")
         self.threads = threads or os.environ.get("CTURN_TEST_SERVER_THREADS", "2")
         tls = tls_material.server_flags() if tls_material.TLS_MODE else ()
+        # At debug unless the test picks a level: a client that registers and
+        # quits at once looks like a health check, whose lines are at debug
+        # (test_health_check_logs), and tests wait for every connection's
+        # `connect` and `disconnect` (ServerTestCase.disconnect_handled).
+        picked = any(str(flag).startswith("--log-level") for flag in flags)
+        level = () if picked else ("--log-level", "debug")
         self.args = [self.binary, "--bind", self.host, "--port", "0",
-                     "--threads", str(self.threads), *tls, *flags]
+                     "--threads", str(self.threads), *tls, *level, *flags]
         self.extra_env = dict(env or {})
         self.port = None
         self.lines = []  # every log line so far (stdout and stderr merged)

@@ -302,24 +302,6 @@ class EndpointBounds(ServerTestCase):
         extra.settimeout(DEFAULT_TIMEOUT)
         self.assertTrue(extra.recv(100).startswith(b"HTTP/1.1 200 OK"))
 
-    async def test_a_protocol_probe_is_counted_as_a_health_check(self):
-        checked = await asyncio.to_thread(
-            subprocess.run, [self.server.binary, "--check", "--bind", "127.0.0.1", "--port", str(self.server.port)],
-            capture_output=True, text=True, timeout=30 * TIMEOUT_SCALE)
-        self.assertEqual(checked.returncode, 0, checked.stderr)
-        alice = await self.user("alice")  # a username, then more: not a probe
-        await alice.create("lobby")
-        await alice.close()
-        self.clients.remove(alice)
-        await self.disconnect_handled(alice)
-        # The session is counted when it ends, before the hub logs its disconnect.
-        await asyncio.to_thread(self.server.wait_for_log, r"\bdisconnect id=\d+ user=cturn-probe-\d+ ")
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
-                                    timeout=DEFAULT_TIMEOUT) as reply:
-            samples = parse(reply.read().decode())
-        self.assertEqual(samples['cturn_health_checks_total{kind="probe"}'], 1)
-        self.assertEqual(samples['cturn_health_checks_total{kind="proxy_local"}'], 0)
-
 
 if __name__ == "__main__":
     unittest.main()

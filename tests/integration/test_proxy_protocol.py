@@ -150,6 +150,9 @@ class ProxyHealthChecks(ServerTestCase):
                                     r" debug disconnect id=\d+ user=haproxy-check\b", start=mark)
         client = await self.via_proxy_client()
         self.assertEqual(await asyncio.to_thread(self.health_checks, port), {"proxy_local": 2, "probe": 0})
+        # A client that has said nothing more is held back for the probe
+        # window (test_health_check_logs), then logged as ever.
+        await asyncio.to_thread(self.server.wait_for_log, r" info username id=\d+ user=real\b")
         at_info = [line for line in self.server.lines
                    if " info " in line and re.search(r" (connect|username|disconnect) ", line)]
         self.assertEqual(len(at_info), 2, at_info)  # the real client's only

@@ -38,6 +38,9 @@ class fake_participant final : public participant {
   void close_after_flush() override { ++close_requests; }
   void registered() noexcept override { ++registrations; }
   std::uint64_t connection_id() const override { return id_; }
+  void log_chatter(chatter_event event, std::initializer_list<log_field>) noexcept override {
+    chatter.push_back(event);
+  }
 
   // The frames received since the last call.
   std::vector<std::string> take() { return std::exchange(frames, {}); }
@@ -51,6 +54,8 @@ class fake_participant final : public participant {
   std::vector<std::string> tokens;
   int close_requests = 0;
   int registrations = 0;
+  // The lines the hub logged about this client, through it.
+  std::vector<chatter_event> chatter;
   // deliver() fails as it would on a full heap.
   bool deliveries_throw = false;
   // Set once the hub has let this client go, when its session would be freed:

@@ -256,6 +256,8 @@ BOOST_AUTO_TEST_CASE(a_takeover_elsewhere_closes_the_old_connection_without_a_wo
   core.on_room_event("\nn1", "T\nalice\nn2");
   BOOST_TEST(alice.take() == frames{system_frame("Session resumed elsewhere")});
   BOOST_TEST(alice.close_requests == 1);
+  BOOST_TEST((alice.chatter == std::vector{cturn::chatter_event::username,
+                                           cturn::chatter_event::resumed_elsewhere}));
   BOOST_TEST(bob.take().empty());
   // Its close then says nothing to Redis: the name is n2's now.
   core.disconnect(alice, cturn::disconnect_reason::closed);
@@ -275,6 +277,7 @@ BOOST_AUTO_TEST_CASE(a_takeover_on_the_same_node_drops_the_old_connection_at_the
   BOOST_TEST(alice.take() == frames{system_frame("Session resumed elsewhere")});
   BOOST_TEST(back.take() == (frames{welcome_frame("Username set to: alice"),
                                     welcome_frame("Joined room: lobby")}));
+  BOOST_TEST((back.chatter == std::vector{cturn::chatter_event::resume}));
   // Its own event, later, closes nobody.
   core.on_room_event("\nn1", "T\nalice\nn1");
   BOOST_TEST(back.close_requests == 0);
@@ -330,11 +333,16 @@ BOOST_AUTO_TEST_CASE(a_username_is_welcomed_only_once_redis_has_granted_it) {
   BOOST_TEST(alice.take().empty());
   BOOST_TEST(!*done);
 
+  BOOST_TEST(alice.chatter.empty());  // logged with its welcome, not before
   core.on_reply(claim.request, integer(1));
   BOOST_TEST(alice.take() == frames{welcome_frame("Username set to: alice")});
   BOOST_TEST(alice.registrations == 1);
   BOOST_TEST(*done);
   BOOST_TEST(core.user_count() == 1U);
+  BOOST_TEST((alice.chatter == std::vector{cturn::chatter_event::username}));
+  core.disconnect(alice, cturn::disconnect_reason::eof);
+  BOOST_TEST((alice.chatter ==
+              std::vector{cturn::chatter_event::username, cturn::chatter_event::disconnect}));
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_claim_is_a_taken_name) {

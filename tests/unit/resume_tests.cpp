@@ -160,6 +160,8 @@ BOOST_AUTO_TEST_CASE(resume_while_the_old_connection_is_open_takes_name_room_and
   BOOST_TEST(back.take() == (frames{welcome_frame("Username set to: alice"),
                                     welcome_frame("Joined room: r"), pubkey_frame("bob", "KB")}));
   BOOST_TEST(back.registrations == 1);
+  // A resume is never a health check's: its own line, through the participant.
+  BOOST_TEST((back.chatter == std::vector{cturn::chatter_event::resume}));
   BOOST_TEST(back.tokens.size() == 1u);
   BOOST_TEST(back.tokens[0] != alice.tokens[0]);
   // Room-mates hear nothing: no leave, no join, the key is the same.

@@ -10,6 +10,7 @@
 #include "fake_participant.hpp"
 #include "hub/room_hub.hpp"
 #include "protocol/decode.hpp"
+#include "test_print.hpp"
 
 namespace {
 
@@ -221,6 +222,24 @@ BOOST_AUTO_TEST_CASE(username_freed_after_disconnect) {
   BOOST_TEST(!hub.username_in_use("alice"));
   send(bob, username("alice"));
   BOOST_TEST(bob.take() == frames{welcome_frame("Username set to: alice")});
+}
+
+BOOST_AUTO_TEST_CASE(comings_and_goings_are_logged_through_the_participant) {
+  // The session picks their level (a health check's at debug): the hub
+  // only says what happened.
+  using event = cturn::chatter_event;
+  using events_of = std::vector<event>;
+  fake_participant& alice = connect();
+  fake_participant& bob = connect();
+  send(alice, username("alice"));
+  send(bob, username("alice"));  // refused: no line
+  BOOST_TEST(alice.chatter == events_of{event::username}, boost::test_tools::per_element());
+  BOOST_TEST(bob.chatter.empty());
+  hub.disconnect(alice, cturn::disconnect_reason::eof);
+  hub.fail(bob, cturn::protocol_error::message_too_long);
+  BOOST_TEST(alice.chatter == (events_of{event::username, event::disconnect}),
+             boost::test_tools::per_element());
+  BOOST_TEST(bob.chatter == events_of{event::disconnect}, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_look_alike_of_a_name_in_use_is_taken) {

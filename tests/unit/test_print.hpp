@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config.hpp"
+#include "hub/participant.hpp"
 #include "protocol/error.hpp"
 
 namespace cturn {
@@ -58,5 +59,9 @@ inline std::string printable(std::string_view line) {
 }
 
 }  // namespace testing
+
+inline std::ostream& operator<<(std::ostream& out, chatter_event event) {
+  return out << event_name(event);
+}
 
 }  // namespace cturn

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cluster/node_core.hpp"
@@ -126,6 +127,20 @@ struct node_fixture {
     actions();
   }
 
+  // alice created `lobby` and bob joined it, both without keys; nothing
+  // left to take.
+  std::pair<cturn::testing::fake_participant&, cturn::testing::fake_participant&> lobby_of_two() {
+    auto& alice = registered("alice");
+    created(alice, "alice", "lobby");
+    auto& bob = registered("bob");
+    submit(bob, {cturn::join_room{"lobby"}});
+    core.on_reply(only_call(actions()).request, joined_with_keys(""));
+    core.on_room_event("lobby", "J\nbob\n\n");
+    alice.take();
+    bob.take();
+    return {alice, bob};
+  }
+
   bool gave_up(const std::vector<cturn::node_action_t>& taken) {
     for (const auto& each : taken)
       if (std::holds_alternative<action::give_up>(each))
@@ -244,14 +259,7 @@ BOOST_AUTO_TEST_CASE(a_takeover_into_a_room_not_listened_to_waits_for_its_subscr
 }
 
 BOOST_AUTO_TEST_CASE(a_takeover_elsewhere_closes_the_old_connection_without_a_word) {
-  auto& alice = registered("alice");
-  created(alice, "alice", "lobby");
-  auto& bob = registered("bob");
-  submit(bob, {cturn::join_room{"lobby"}});
-  core.on_reply(only_call(actions()).request, joined_with_keys(""));
-  core.on_room_event("lobby", "J\nbob\n\n");
-  alice.take();
-  bob.take();
+  auto [alice, bob] = lobby_of_two();
   // Alice resumed on n2: n1 hears it on its own channel.
   core.on_room_event("\nn1", "T\nalice\nn2");
   BOOST_TEST(alice.take() == frames{system_frame("Session resumed elsewhere")});
@@ -309,14 +317,7 @@ BOOST_AUTO_TEST_CASE(a_name_moved_under_a_command_drops_that_client_not_the_node
 }
 
 BOOST_AUTO_TEST_CASE(a_changed_key_reaches_the_other_members_only) {
-  auto& alice = registered("alice");
-  created(alice, "alice", "lobby");
-  auto& bob = registered("bob");
-  submit(bob, {cturn::join_room{"lobby"}});
-  core.on_reply(only_call(actions()).request, joined_with_keys(""));
-  core.on_room_event("lobby", "J\nbob\n\n");
-  alice.take();
-  bob.take();
+  auto [alice, bob] = lobby_of_two();
   const std::string new_key(cturn::encode_public_key("alice", "KA2").text());
   core.on_room_event("lobby", "K\nalice\n" + new_key);
   BOOST_TEST(bob.take() == frames{new_key});
@@ -651,14 +652,7 @@ BOOST_AUTO_TEST_CASE(a_directed_message_is_published_for_its_recipient_alone) {
 }
 
 BOOST_AUTO_TEST_CASE(a_directed_message_keeps_its_place_among_the_rooms_events) {
-  auto& alice = registered("alice");
-  created(alice, "alice", "lobby");
-  auto& bob = registered("bob");
-  submit(bob, {cturn::join_room{"lobby"}});
-  core.on_reply(only_call(actions()).request, joined_with_keys(""));
-  core.on_room_event("lobby", "J\nbob\n\n");
-  alice.take();
-  bob.take();
+  auto [alice, bob] = lobby_of_two();
   // Interleaved as one connection delivers them: the room's channel and
   // this node's, in the order Redis published them.
   core.on_room_event("lobby", "J\ncarol\n\n");

@@ -454,7 +454,7 @@ void node_core::on_command_error(const redis_reply& reply) {
   const bool lease_gone = reply.text.find(scripts::lease_lost) != std::string::npos;
   if (!lease_gone)
     log_event(log_level::error, "redis-error", {{"what", reply.text}});
-  give_up(lease_gone ? "lease expired" : "script failed");
+  give_up(lease_gone ? give_up_reason::lease_expired : give_up_reason::script_failed);
 }
 
 void node_core::await_own_event(client_state& client) {
@@ -470,7 +470,7 @@ void node_core::on_subscribed(const std::string& room, std::uint64_t epoch, bool
   room_subscriptions::room& state = *answered;
   state.subscribing = false;
   if (!ok)
-    return give_up("subscribe failed");
+    return give_up(give_up_reason::subscribe_failed);
   state.subscribed = true;
   const std::vector<const participant*> waiting_clients = std::exchange(state.waiting, {});
   for (const participant* waiter : waiting_clients) {
@@ -626,7 +626,7 @@ void node_core::tick() {
   const clock::time_point now = now_();
   for (const auto& [key, client] : clients_) {
     if (client.wait != waiting::nothing && now > client.deadline)
-      return give_up("redis not answering");
+      return give_up(give_up_reason::redis_not_answering);
   }
 }
 

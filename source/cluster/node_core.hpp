@@ -22,6 +22,16 @@
 
 namespace cturn {
 
+// Why a node gives up Redis (`redis-lost why=...`): the core and the lease
+// keeper (node_lease) each find some of these.
+namespace give_up_reason {
+inline constexpr std::string_view lease_expired = "lease expired";
+inline constexpr std::string_view redis_not_answering = "redis not answering";
+inline constexpr std::string_view hub_strand_stuck = "hub strand stuck";
+inline constexpr std::string_view script_failed = "script failed";
+inline constexpr std::string_view subscribe_failed = "subscribe failed";
+}  // namespace give_up_reason
+
 // What the core asks its driver (cluster_hub) to do over Redis.
 namespace node_action {
 // A command on the commands link whose reply goes back to on_reply(request).

@@ -103,7 +103,7 @@ asio::awaitable<std::string> node_lease::keep_on_own_strand(std::string node) {
                  if (!*alive)
                    return;
                  if (reply.is_nil())
-                   return end("lease expired");
+                   return end(give_up_reason::lease_expired);
                  if (!reply.is_error())
                    last_renewal_ = clock::now();
                });
@@ -118,7 +118,7 @@ asio::awaitable<std::string> node_lease::keep_on_own_strand(std::string node) {
     // Judged here, on a strand that fan-out does not use: only Redis's
     // silence counts, not the hub's backlog.
     if (now - last_renewal_ > timing_.give_up_after)
-      co_return std::string("redis not answering");
+      co_return std::string(give_up_reason::redis_not_answering);
     if (now - hub_answered_.load() > timing_.hub_stuck_after) {
       // The hub has not run a tick for many seconds: it serves no one, so it
       // must not keep its names. Its id is retired now (its room-mates hear
@@ -126,7 +126,7 @@ asio::awaitable<std::string> node_lease::keep_on_own_strand(std::string node) {
       // and anything it sends meanwhile is refused by the fence.
       log_event(log_level::error, "hub-stuck", {{"node", node}});
       link_.send({"EVAL", scripts::reap_nodes, "0", node});
-      co_return std::string("hub strand stuck");
+      co_return std::string(give_up_reason::hub_strand_stuck);
     }
     tick_hub(node);
   }

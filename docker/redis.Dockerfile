@@ -8,10 +8,16 @@
 # CTURN_REDIS_PASSWORD and CTURN_REDIS_ADMIN_PASSWORD (docker/redis-entrypoint).
 
 FROM debian:bookworm-slim
-# The package creates the unprivileged `redis` user and /var/lib/redis, and
-# brings redis-cli (the health check) and redis-sentinel's code (redis-server
-# --sentinel).
-RUN apt-get update \
+# The unprivileged `redis` user gets a fixed uid and gid, 10002, before the
+# package would pick the next free system id: the Compose file mounts its
+# tmpfs directories owned by that id (uid=, gid= there), because Docker keeps
+# the mode of the image's directory under a tmpfs and ignores `mode=`. The
+# package then finds the user, creates /var/lib/redis, and brings redis-cli
+# (the health check) and redis-sentinel's code (redis-server --sentinel).
+RUN groupadd --system --gid 10002 redis \
+ && useradd --system --uid 10002 --gid redis --no-create-home \
+      --home-dir /var/lib/redis --shell /usr/sbin/nologin redis \
+ && apt-get update \
  && apt-get install -y --no-install-recommends redis-server \
  && rm -rf /var/lib/apt/lists/*
 COPY redis.conf redis-acl.conf sentinel.conf sentinel-acl.conf /etc/redis/cturn/

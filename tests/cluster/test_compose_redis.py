@@ -109,7 +109,7 @@ class EntrypointProcess:
     """docker/redis-entrypoint run here: a Redis (master or replica) or a
     Sentinel on a free loopback port."""
 
-    def __init__(self, sentinel=False, replica_of=None, monitor=None):
+    def __init__(self, sentinel=False, replica_of=None, monitor=None, peers=()):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="cturn-compose-redis-")
         env = {k: v for k, v in os.environ.items() if not k.startswith("CTURN_")}
@@ -119,6 +119,7 @@ class EntrypointProcess:
         if sentinel:
             args.append("--sentinel")
             env["CTURN_SENTINEL_MONITOR"] = monitor
+            env["CTURN_SENTINEL_PEERS"] = ",".join(peers)
         elif replica_of:
             env["CTURN_REDIS_REPLICA_OF"] = replica_of
         # The files' own port and bind (0.0.0.0) overridden for loopback;
@@ -391,6 +392,36 @@ class ComposeRedisFailover(ComposeRedisTestCase):
         for name in ("redis.conf", "sentinel.conf"):
             with open(os.path.join(DOCKER, name)) as conf:
                 self.assertNotIn("CONFIG REWRITE", conf.read(), name)
+
+    async def test_a_sentinel_started_again_after_a_failover_watches_the_new_master(self):
+        """Its rewritten file is gone (a tmpfs in Compose) and its monitor
+        line still names the first master: it must ask the other Sentinels.
+        Without that it watches the dead master, knows no replica and no
+        peer, and never counts toward the quorum again."""
+        master, replica, sentinels = await self.start_group()
+        master.kill()
+
+        def promoted():
+            return all(call(s.port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "cturn")
+                       == [b"127.0.0.1", str(replica.port).encode()] for s in sentinels)
+
+        await asyncio.to_thread(wait_until, promoted, FAILOVER_WAIT, "the replica promoted")
+        sentinels[0].kill()
+        # As the Compose file starts it: the first master's address, the
+        # three Sentinels as peers (itself among them, not answering).
+        again = self.entrypoint(sentinel=True, monitor=master.address,
+                                peers=[s.address for s in sentinels])
+        await asyncio.to_thread(again.wait_ready)
+        self.assertEqual(call(again.port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "cturn"),
+                         [b"127.0.0.1", str(replica.port).encode()], again.log())
+        self.assertIn(f"name 127.0.0.1:{replica.port} as master", again.log())
+
+        def joined():
+            return len(call(again.port, "SENTINEL", "SENTINELS", "cturn")) == 2
+
+        # It finds the two others on the master's hello channel: a voter again.
+        await asyncio.to_thread(wait_until, joined, FAILOVER_WAIT,
+                                f"the restarted Sentinel sees its two peers\n{again.log()}")
 
 
 if __name__ == "__main__":

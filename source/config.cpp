@@ -58,6 +58,7 @@ struct raw_options {
   std::string tls_cert;
   std::string tls_key;
   bool tls_required = false;
+  std::int64_t tls_watch = 10;
 };
 
 po::options_description make_options(raw_options& raw) {
@@ -119,11 +120,14 @@ po::options_description make_options(raw_options& raw) {
      "the master's name as the Sentinels monitor it (`sentinel monitor NAME ...`)")
     ("tls-cert", po::value(&raw.tls_cert)->default_value(""),
      "PEM certificate chain (leaf first) for TLS on the client port, beside plain TCP; "
-     "reloaded on SIGHUP")
+     "reloaded on SIGHUP and when it changes (--tls-watch)")
     ("tls-key", po::value(&raw.tls_key)->default_value(""),
      "PEM private key of --tls-cert; reloaded with it")
     ("tls-required", po::value(&raw.tls_required)->default_value(false)->implicit_value(true),
      "turn plain TCP clients away with `TLS required`")
+    ("tls-watch", po::value(&raw.tls_watch)->default_value(raw.tls_watch),
+     "seconds between looks at --tls-cert and --tls-key: a changed file reloads both, as "
+     "SIGHUP does; 0 = only on SIGHUP (at most 3600)")
     ("check", "probe the server at --bind/--port and exit 0 if it answers")
     ("print-config", "print the settings in effect and where each came from, then exit")
     ("help", "show this help")
@@ -382,6 +386,7 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
       check_range(name("shutdown-grace-ms"), raw.shutdown_grace_ms, one_week_ms),
       check_dead_peer_timeout(name("dead-peer-timeout"), raw.dead_peer_timeout),
       check_range(name("resume-window"), raw.resume_window, 3600),
+      check_range(name("tls-watch"), raw.tls_watch, 3600),
       check_rate(name("rate-limit"), raw.rate_limit),
       check_rate(name("rate-burst"), raw.rate_burst),
       check_rate(name("rate-limit-bytes"), raw.rate_limit_bytes),
@@ -440,6 +445,7 @@ tl::expected<server_config, std::string> validate(const raw_options& raw, const 
   config.tls_certificate_file = raw.tls_cert;
   config.tls_key_file = raw.tls_key;
   config.tls_required = raw.tls_required;
+  config.tls_watch_interval = std::chrono::seconds(raw.tls_watch);
   config.bind_address = raw.bind;
   config.port = static_cast<std::uint16_t>(raw.port);
   config.threads = static_cast<unsigned>(raw.threads);

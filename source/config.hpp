@@ -75,6 +75,9 @@ struct server_config {
   std::string tls_key_file;
   // Plain connections are turned away with `TLS required`.
   bool tls_required = false;
+  // How often the TLS files are looked at for a change (which reloads
+  // them); zero: only SIGHUP reloads.
+  std::chrono::seconds tls_watch_interval{10};
 };
 
 enum class startup_action { serve, check, print_and_exit };

@@ -114,6 +114,7 @@ server::server(server_config config, const hub_factory& make_hub)
       acceptor_(control_),
       signals_(control_, SIGINT, SIGTERM),
       reload_signals_(control_, SIGHUP),
+      tls_watch_timer_(control_),
       grace_timer_(control_),
       hub_(make_hub(io_, config_)),
       connections_(std::make_shared<connection_registry>()),
@@ -134,6 +135,9 @@ int server::run() {
                {"required", config_.tls_required ? "yes" : "no"}});
     tls_ = std::make_unique<tls_identity_store>(config_.tls_certificate_file, config_.tls_key_file,
                                                 std::move(*identity));
+    if (config_.tls_watch_interval.count() > 0)
+      tls_files_ = std::make_unique<file_watch>(
+          std::vector{config_.tls_certificate_file, config_.tls_key_file});
   }
   boost::system::error_code error;
   const auto address = asio::ip::make_address(config_.bind_address, error);
@@ -188,6 +192,7 @@ int server::run() {
   output_budget_.start();
   wait_for_signal();
   wait_for_reload();
+  watch_tls_files();
   const auto on_accept_failure = [](const std::exception_ptr& failure) {
     log_event(log_level::error, "accept-failed",
               {{"what", exception_text(failure)}, {"action", "restarting"}});
@@ -400,21 +405,38 @@ void server::wait_for_reload() {
   reload_signals_.async_wait([this](const boost::system::error_code& error, int) {
     if (error)
       return;
-    reload();
+    if (tls_files_)
+      tls_files_->mark_seen();
+    reload("SIGHUP");
     wait_for_reload();
   });
 }
 
-void server::reload() {
+// Renewals (certbot, an ACME client, a Kubernetes secret) replace the files
+// without telling anyone: each change found is one reload, as by SIGHUP.
+void server::watch_tls_files() {
+  if (!tls_files_)
+    return;
+  tls_watch_timer_.expires_after(config_.tls_watch_interval);
+  tls_watch_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (error || shutting_down_)
+      return;
+    if (tls_files_->changed())
+      reload("file-changed");
+    watch_tls_files();
+  });
+}
+
+void server::reload(std::string_view cause) {
   if (!tls_) {
     log_event(log_level::info, "reload",
-              {{"signal", "SIGHUP"},
+              {{"cause", cause},
                {"reloaded", "nothing"},
                {"why", "settings are read at start; restart to change them"}});
     return;
   }
   log_event(log_level::info, "reload",
-            {{"signal", "SIGHUP"}, {"reloaded", "the TLS certificate and key"}});
+            {{"cause", cause}, {"reloaded", "the TLS certificate and key"}});
   const auto reloaded = tls_->reload();
   if (reloaded) {
     log_event(log_level::info, "tls-reloaded",
@@ -432,6 +454,7 @@ void server::begin_shutdown() {
   admit_backlog();
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  tls_watch_timer_.cancel();
   hub_->shutdown();
   // Every session counts, also those the hub turns away from now on. Armed
   // from a handler queued behind the accept loop's last completion (which

@@ -12,11 +12,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "config.hpp"
 #include "hub/hub_port.hpp"
 #include "metrics/metrics.hpp"
 #include "net/connection_registry.hpp"
+#include "net/file_watch.hpp"
 #include "net/metrics_endpoint.hpp"
 #include "net/output_budget.hpp"
 #include "net/source_limiter.hpp"
@@ -59,8 +61,11 @@ class server {
                  protocol_error why);
   void wait_for_signal();
   void wait_for_reload();
-  // SIGHUP: reloads what can be reloaded (the TLS certificate and key).
-  void reload();
+  // Polls the TLS files every config_.tls_watch_interval; a change reloads.
+  void watch_tls_files();
+  // SIGHUP or a changed TLS file (`cause`, for the log): reloads what can be
+  // reloaded (the TLS certificate and key).
+  void reload(std::string_view cause);
   void begin_shutdown();
   void finish(std::string_view why);
 
@@ -73,11 +78,14 @@ class server {
   boost::asio::signal_set signals_;
   // SIGHUP, which by default kills: see reload in docs/server-interface.md.
   boost::asio::signal_set reload_signals_;
+  boost::asio::steady_timer tls_watch_timer_;
   boost::asio::steady_timer grace_timer_;
   std::unique_ptr<hub_port> hub_;
   std::unique_ptr<metrics_endpoint> metrics_;
   // Null when TLS is off.
   std::unique_ptr<tls_identity_store> tls_;
+  // The TLS files as last read; null when TLS or the watch is off.
+  std::unique_ptr<file_watch> tls_files_;
   // Read by the metrics endpoint's /healthz from its own strand.
   std::atomic<bool> draining_{false};
   std::shared_ptr<connection_registry> connections_;

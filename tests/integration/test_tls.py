@@ -1,5 +1,5 @@
 """TLS on the client port (--tls-cert/--tls-key): beside plain TCP, reloaded on
-SIGHUP, bounded handshakes and closes, --tls-required, and a server without
+SIGHUP and when its files change (--tls-watch), bounded handshakes and closes, --tls-required, and a server without
 a certificate facing a TLS client. The protocol suites themselves run again
 over TLS as tls.test_* (tests/CMakeLists.txt)."""
 
@@ -80,6 +80,19 @@ class TlsTestCase(ServerTestCase):
         cert, key = await asyncio.to_thread(tls_material.make_certificate, self.directory, name)
         os.replace(cert, self.cert_file)
         os.replace(key, self.key_file)
+
+    async def assert_new_pair_served(self, alice, line):
+        """After a reload: new handshakes get the new certificate (the old
+        one is no longer trusted), and `alice`, connected before it and in
+        room lobby, chats on with a client that trusts the new one."""
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            await Client.connect(self.server.host, self.server.port,
+                                 tls=self.trusting(self.first_cert))
+        bob = await self.tls_user("bob", cafile=self.cert_file)
+        await bob.join("lobby")
+        await alice.expect_system("bob joined the room")
+        await alice.say(line)
+        await bob.expect_message("alice", {"content": line})
 
     async def reload(self, expect):
         mark = len(self.server.lines)
@@ -199,21 +212,15 @@ class SlowReader(TlsTestCase):
 
 
 class Reload(TlsTestCase):
+    # SIGHUP alone: no look at the files that could reload first.
+    extra_flags = ("--tls-watch", "0")
+
     async def test_reload_serves_the_new_certificate_and_keeps_open_connections(self):
         alice = await self.tls_user("alice")
         await alice.create("lobby")
         await self.replace_pair("second")
         await self.reload(r"\btls-reloaded ")
-        # The new certificate for new handshakes: the old one is no longer trusted...
-        with self.assertRaises(ssl.SSLCertVerificationError):
-            await Client.connect(self.server.host, self.server.port,
-                                 tls=self.trusting(self.first_cert))
-        # ...the new one is, and the connection made before the reload goes on.
-        bob = await self.tls_user("bob", cafile=self.cert_file)
-        await bob.join("lobby")
-        await alice.expect_system("bob joined the room")
-        await alice.say("still here")
-        await bob.expect_message("alice", {"content": "still here"})
+        await self.assert_new_pair_served(alice, "still here")
 
     async def test_a_broken_pair_at_reload_keeps_the_old_one(self):
         alice = await self.tls_user("alice")
@@ -232,6 +239,48 @@ class Reload(TlsTestCase):
         await alice.create("lobby")
         await bob.join("lobby")
         await alice.expect_system("bob joined the room")
+
+
+class WatchedFiles(TlsTestCase):
+    """--tls-watch: a renewal that replaces the files is served without a
+    signal, as a renewal tool that tells nobody leaves it."""
+
+    extra_flags = ("--tls-watch", "1")
+
+    async def wait_for(self, pattern, mark):
+        return await asyncio.to_thread(self.server.wait_for_log, pattern, 5 * TIMEOUT_SCALE, mark)
+
+    async def test_a_renewed_pair_is_served_without_a_signal(self):
+        alice = await self.tls_user("alice")
+        await alice.create("lobby")
+        mark = len(self.server.lines)
+        await self.replace_pair("renewed")
+        await self.wait_for(r"\btls-reloaded ", mark)
+        self.assertTrue(any(re.search(r"\breload cause=file-changed\b", line)
+                            for line in self.server.lines[mark:]))
+        await self.assert_new_pair_served(alice, "renewed under me")
+
+    async def test_a_broken_file_is_tried_once_and_the_next_change_loads(self):
+        alice = await self.tls_user("alice")
+        mark = len(self.server.lines)
+        with open(self.cert_file, "w") as half_written:
+            half_written.write("-----BEGIN CERTIFICATE-----\n")
+        line = await self.wait_for(r"\btls-reload-failed ", mark)
+        self.assertIn("cannot load the certificate chain", line)
+        # The same broken file is not tried again on every look.
+        await asyncio.sleep(2.5)
+        failures = [line for line in self.server.lines[mark:] if "tls-reload-failed" in line]
+        self.assertEqual(len(failures), 1, failures)
+        bob = await self.tls_user("bob")  # still the first certificate
+        mark = len(self.server.lines)
+        await self.replace_pair("fixed")
+        await self.wait_for(r"\btls-reloaded ", mark)
+        carol = await self.tls_user("carol", cafile=self.cert_file)
+        await alice.create("lobby")
+        await bob.join("lobby")
+        await carol.join("lobby")
+        await alice.expect_system("bob joined the room")
+        await alice.expect_system("carol joined the room")
 
 
 class Handshake(TlsTestCase):

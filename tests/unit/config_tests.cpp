@@ -377,6 +377,17 @@ BOOST_AUTO_TEST_CASE(check) {
   BOOST_TEST(result->config.bind_address == "127.0.0.1");
 }
 
+BOOST_AUTO_TEST_CASE(tls_watch_interval) {
+  BOOST_TEST(config_of({}).tls_watch_interval.count() == 10);
+  BOOST_TEST(config_of({"--tls-watch=0"}).tls_watch_interval.count() == 0);
+  BOOST_TEST(config_of({"--tls-watch=3600"}).tls_watch_interval.count() == 3600);
+  BOOST_TEST(config_of({}, {{"CTURN_TLS_WATCH", "2"}}).tls_watch_interval.count() == 2);
+  for (const char* bad : {"3601", "-1", "0.5", "10s", ""}) {
+    const std::string error = error_of({std::string("--tls-watch=") + bad});
+    BOOST_TEST(mentions(error, "tls-watch"), bad << ": " << error);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(tls_settings) {
   const auto off = config_of({});
   BOOST_TEST(off.tls_certificate_file.empty());

@@ -12,7 +12,7 @@ import re
 import time
 import unittest
 
-from cturn_client import DEFAULT_TIMEOUT, Client
+from cturn_client import DEFAULT_TIMEOUT, Client, form_room
 from redis_process import RedisProcess
 from server_process import ServerProcess, print_log
 
@@ -117,6 +117,13 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
 
     async def users(self, *names):
         return [await self.user(name) for name in names]
+
+    async def lobby_across_nodes(self):
+        """alice on the first node and bob on the second, both in room lobby."""
+        alice = await self.user("alice", node=self.nodes[0])
+        bob = await self.user("bob", node=self.nodes[1])
+        await form_room("lobby", alice, bob)
+        return alice, bob
 
     async def disconnect_handled(self, *clients, timeout=DEFAULT_TIMEOUT):
         """Wait until the server has handled the disconnect of each of `clients`

@@ -51,9 +51,7 @@ class FailoverTestCase(ServerTestCase):
         await asyncio.to_thread(node.wait_for_log, r"\bcluster-ready node=", PATIENCE, mark)
 
     async def on(self, node, name):
-        client = await self.connect(label=name, node=node)
-        await client.register(name)
-        return client
+        return await self.user(name, node=node)
 
     async def turned_away(self, node):
         """A new client of `node` is told `Server unavailable` and closed."""

@@ -27,9 +27,7 @@ class ClusterFailures(ServerTestCase):
 
     async def on(self, index, name):
         """A client registered as `name` on node `index`."""
-        client = await self.connect(label=name, node=self.nodes[index])
-        await client.register(name)
-        return client
+        return await self.user(name, node=self.nodes[index])
 
     async def kill_node(self, index):
         node = self.nodes.pop(index)

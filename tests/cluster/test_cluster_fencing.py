@@ -16,9 +16,7 @@ class Fencing(ServerTestCase):
     cluster_nodes = 3
 
     async def on(self, index, name):
-        client = await self.connect(label=name, node=self.nodes[index])
-        await client.register(name)
-        return client
+        return await self.user(name, node=self.nodes[index])
 
     async def test_a_paused_nodes_late_message_never_speaks_for_the_names_next_holder(self):
         alice, bob = await self.on(0, "alice"), await self.on(1, "bob")

@@ -51,9 +51,7 @@ class BusyHub(ServerTestCase):
         return time.monotonic()
 
     async def on(self, node, name):
-        client = await self.connect(label=name, node=node)
-        await client.register(name)
-        return client
+        return await self.user(name, node=node)
 
     async def test_a_hub_busy_for_three_seconds_keeps_its_clients(self):
         """Fails when the lease is kept on the hub strand: the node has not

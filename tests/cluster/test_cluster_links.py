@@ -32,9 +32,7 @@ class StalledLinks(ServerTestCase):
         return proxy, node
 
     async def on(self, node, name):
-        client = await self.connect(label=name, node=node)
-        await client.register(name)
-        return client
+        return await self.user(name, node=node)
 
     async def assert_stall_found(self, link):
         proxy, node = await self.node_through_proxy()
@@ -107,11 +105,7 @@ class RedisIdleTimeout(ServerTestCase):
     async def test_quiet_links_survive_redis_closing_idle_clients(self):
         self.assertEqual(await asyncio.to_thread(self.redis.command, "CONFIG", "SET", "timeout", "2"),
                          b"+OK\r\n")
-        alice = await self.connect(label="alice", node=self.nodes[0])
-        await alice.register("alice")
-        bob = await self.connect(label="bob", node=self.nodes[1])
-        await bob.register("bob")
-        await form_room("lobby", alice, bob)
+        alice, bob = await self.lobby_across_nodes()
         await alice.expect_nothing_for(4.5)
         await alice.send(command("message", "still here"))
         await bob.expect_message("alice", {"content": "still here"})

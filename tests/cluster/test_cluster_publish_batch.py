@@ -13,7 +13,7 @@ import re
 import socket
 import time
 
-from cturn_client import TIMEOUT_SCALE, command, form_room
+from cturn_client import TIMEOUT_SCALE, command
 from cturn_testcase import ServerTestCase
 
 BURST = 40
@@ -81,21 +81,13 @@ class PublishBatches(ServerTestCase):
                 return match.group(1)
         raise AssertionError(f"node {index} never logged cluster-ready")
 
-    async def room(self):
-        alice = await self.connect(label="alice", node=self.nodes[0])
-        await alice.register("alice")
-        bob = await self.connect(label="bob", node=self.nodes[1])
-        await bob.register("bob")
-        await form_room("lobby", alice, bob)
-        return alice, bob
-
     async def publish_calls(self, monitor, seconds):
         """The EVALSHA calls MONITOR saw: each a list of its arguments."""
         await asyncio.to_thread(monitor.read_for, seconds)
         return [quoted_arguments(line) for line in monitor.lines if '"EVALSHA"' in line]
 
     async def test_a_burst_goes_to_redis_in_few_calls_and_arrives_in_order(self):
-        alice, bob = await self.room()
+        alice, bob = await self.lobby_across_nodes()
         monitor = await asyncio.to_thread(Monitor, self.redis)
         self.addCleanup(monitor.close)
         # One write: the node reads the burst at once, and its messages leave
@@ -114,7 +106,7 @@ class PublishBatches(ServerTestCase):
         self.assertLess(len(calls), BURST // 4, f"calls of {messages} messages")
 
     async def test_the_fence_holds_per_message_in_a_batch(self):
-        alice, bob = await self.room()
+        alice, bob = await self.lobby_across_nodes()
         carol = await self.connect(label="carol", node=self.nodes[1])
         await carol.register("carol")
         # The SHA of the script the nodes loaded, from one real publish.

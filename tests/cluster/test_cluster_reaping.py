@@ -7,7 +7,7 @@ import asyncio
 import re
 import time
 
-from cturn_client import TIMEOUT_SCALE, form_room
+from cturn_client import TIMEOUT_SCALE
 from cturn_testcase import ServerTestCase
 
 NAMES = 100_000
@@ -53,11 +53,7 @@ class ReapingABigNode(ServerTestCase):
     cluster_nodes = 2
 
     async def test_no_script_runs_longer_than_50_ms(self):
-        alice = await self.connect(label="alice", node=self.nodes[0])
-        await alice.register("alice")
-        bob = await self.connect(label="bob", node=self.nodes[1])
-        await bob.register("bob")
-        await form_room("lobby", alice, bob)
+        alice, bob = await self.lobby_across_nodes()
         command = self.redis.command
         self.assertEqual(await asyncio.to_thread(command, "CONFIG", "SET", "slowlog-log-slower-than",
                                                  str(SLOW_MICROSECONDS)), b"+OK\r\n")

@@ -28,9 +28,7 @@ class ResumeWindow(ServerTestCase):
     server_flags = ("--resume-window", str(int(WINDOW)))
 
     async def on(self, index, name, pubkey=None):
-        client = await self.connect(label=name, node=self.nodes[index])
-        await client.register(name, pubkey)
-        return client
+        return await self.user(name, pubkey, node=self.nodes[index])
 
     async def stop_node(self, index, *clients):
         """SIGTERM to node `index`; its `clients` are told and closed.

@@ -212,11 +212,7 @@ class ForeignPayloads(ServerTestCase):
         return int(re.search(r"^cturn_cluster_foreign_events_total (\d+)$", text, re.M).group(1))
 
     async def test_payloads_that_are_not_the_nodes_events_never_reach_a_client(self):
-        alice = await self.connect(label="alice", node=self.nodes[0])
-        await alice.register("alice")
-        bob = await self.connect(label="bob", node=self.nodes[1])
-        await bob.register("bob")
-        await form_room("lobby", alice, bob)
+        alice, bob = await self.lobby_across_nodes()
         node_id = re.search(r"\bnode=(\S+)",
                             self.nodes[0].wait_for_log(r"\bcluster-ready node=")).group(1)
         room_channel = "cturn:room-channel:lobby"
